@@ -1,0 +1,41 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace BuildServer.Modules.Agents;
+
+/// <summary>An agent known to the server. The built-in agent of each server node is a runner too.</summary>
+internal sealed class Runner
+{
+    public long Id { get; set; }
+    public required string Name { get; set; }
+    public required string Kind { get; set; }
+    public List<string> Labels { get; set; } = [];
+    public int Slots { get; set; }
+    public string? Version { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? LastSeenAt { get; set; }
+
+    public static void Configure(ModelBuilder model) => model.Entity<Runner>(e =>
+    {
+        e.ToTable("runners");
+        e.HasIndex(r => r.Name).IsUnique();
+        e.Property(r => r.Name).HasMaxLength(200);
+        e.Property(r => r.Kind).HasMaxLength(16);
+        e.Property(r => r.Version).HasMaxLength(64);
+    });
+}
+
+/// <summary>The <c>Agent</c> section of appsettings.json: the server's built-in agent.</summary>
+public sealed class BuiltInAgentOptions
+{
+    /// <summary>Concurrent jobs; 0 turns the built-in agent off (remote agents only).</summary>
+    public int Slots { get; set; } = 4;
+
+    /// <summary>Stable per server node; defaults to <c>builtin@&lt;host name&gt;</c>.</summary>
+    public string? Name { get; set; }
+
+    // An array, not a list: the configuration binder replaces arrays but appends to lists.
+    public string[] Labels { get; set; } = ["self-hosted", "linux", "x64", "builtin"];
+
+    /// <summary>How long an idle slot waits for a wake-up before it looks for work anyway (a safety net, not the pickup path).</summary>
+    public TimeSpan IdleRecheck { get; set; } = TimeSpan.FromSeconds(5);
+}

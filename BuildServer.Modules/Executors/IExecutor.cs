@@ -1,0 +1,51 @@
+namespace BuildServer.Modules.Executors;
+
+/// <summary>
+/// Runs the steps of one job attempt somewhere (host processes, a container, a VM).
+/// <para>Lifecycle: <see cref="RemoveLeftoversAsync"/> once when an agent starts (clean up what a crashed
+/// agent left), then per attempt <see cref="PrepareAsync"/> → <see cref="IExecution.RunStepAsync"/> for each
+/// step, in order → <see cref="IAsyncDisposable.DisposeAsync"/> (cleanup: always called, also after a
+/// failure or a cancel). Cancel at any point through the step's token: the step gets a graceful signal,
+/// then is killed after the grace period.</para>
+/// <para>Thread-safety: an executor is a singleton used by all agent slots at once; an
+/// <see cref="IExecution"/> belongs to one slot and is not used concurrently.</para>
+/// </summary>
+public interface IExecutor
+{
+    string Name { get; }
+
+    Task RemoveLeftoversAsync(CancellationToken cancellationToken);
+
+    Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken);
+}
+
+public interface IExecution : IAsyncDisposable
+{
+    /// <summary>The job's working directory, as the steps see it.</summary>
+    string Workspace { get; }
+
+    /// <summary>Runs one step to its end, streaming every output line to <paramref name="output"/> as it comes.
+    /// Cancelling <paramref name="cancellationToken"/> stops the step (and what it started); the result then
+    /// says <see cref="StepResult.Cancelled"/>. Never throws for a failing step.</summary>
+    Task<StepResult> RunStepAsync(ExecutionStep executionStep, IOutputSink output, CancellationToken cancellationToken);
+}
+
+/// <param name="AttemptId">Used to label what the executor creates, so leftovers can be found.</param>
+/// <param name="Env">The job's environment (defaults and the pipeline's env), without step env.</param>
+public sealed record ExecutionRequest(long AttemptId, IReadOnlyDictionary<string, string> Env);
+
+public sealed record ExecutionStep(int Index, string Name, string Script, IReadOnlyDictionary<string, string> Env);
+
+public sealed record StepResult(int ExitCode, bool Cancelled);
+
+public enum OutputChannel
+{
+    Stdout,
+    Stderr,
+}
+
+/// <summary>Receives a step's output line by line. Called from several threads (stdout and stderr), so thread-safe.</summary>
+public interface IOutputSink
+{
+    void Line(ReadOnlySpan<char> text, OutputChannel stream);
+}

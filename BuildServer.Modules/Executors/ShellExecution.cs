@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace BuildServer.Modules.Executors;
+
+/// <summary>One attempt on the shell executor: <c>&lt;root&gt;/workspace</c> is the job's folder,
+/// <c>&lt;root&gt;/steps/N.sh</c> the step scripts, <c>&lt;root&gt;/tmp</c> its temp folder.</summary>
+internal sealed class ShellExecution : IExecution
+{
+    // Output still arriving after the step's shell exited comes from processes it left in the background;
+    // wait this long for it, then stop reading so that such a process cannot hold the step open.
+    private static readonly TimeSpan OutputDrain = TimeSpan.FromMilliseconds(500);
+
+    private readonly ShellExecutor _executor;
+    private readonly ExecutionRequest _request;
+    private readonly string _root;
+    private readonly ShellExecutorOptions _options;
+    private readonly ILogger _logger;
+    private readonly List<int> _groups = [];
+
+    public ShellExecution(ShellExecutor executor, ExecutionRequest request, string root, ShellExecutorOptions options, ILogger logger)
+    {
+        (_executor, _request, _root, _options, _logger) = (executor, request, root, options, logger);
+        Workspace = Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
+        Directory.CreateDirectory(Path.Combine(root, "steps"));
+        Directory.CreateDirectory(Path.Combine(root, "tmp"));
+    }
+
+    public string Workspace { get; }
+
+    public async Task<StepResult> RunStepAsync(ExecutionStep executionStep, IOutputSink output, CancellationToken cancellationToken)
+    {
+        var script = Path.Combine(_root, "steps", $"{executionStep.Index}.sh");
+        await File.WriteAllTextAsync(script, executionStep.Script, CancellationToken.None);
+        using var process = new Process { StartInfo = StartInfo(script, executionStep) };
+        process.Start();
+        var pgid = process.Id; // setsid execs bash in place: the shell leads a new session and process group
+        lock (_groups) _groups.Add(pgid);
+        process.StandardInput.Close();
+        var readers = Task.WhenAll(
+            PumpAsync(process.StandardOutput, output, OutputChannel.Stdout),
+            PumpAsync(process.StandardError, output, OutputChannel.Stderr));
+
+        var cancelled = false;
+        await using (cancellationToken.Register(() =>
+                     {
+                         cancelled = true;
+                         _ = StopAsync(pgid);
+                     }))
+        {
+            await process.WaitForExitAsync(CancellationToken.None);
+        }
+        await Task.WhenAny(readers, Task.Delay(OutputDrain, CancellationToken.None));
+        return new StepResult(process.ExitCode, cancelled);
+    }
+
+    private ProcessStartInfo StartInfo(string script, ExecutionStep step)
+    {
+        var info = new ProcessStartInfo("setsid")
+        {
+            WorkingDirectory = Workspace,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            UseShellExecute = false,
+        };
+        // stderr joins stdout in one pipe so that a step's lines keep the order it wrote them in; the outer
+        // bash only sets that up and execs the step's shell in its place.
+        foreach (var arg in new[] { "bash", "--noprofile", "--norc", "-c", "exec bash --noprofile --norc -eo pipefail \"$0\" 2>&1", script })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        // A clean environment: nothing of the server's own (connection strings, tokens) leaks into jobs.
+        info.Environment.Clear();
+        info.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+        info.Environment["HOME"] = Environment.GetEnvironmentVariable("HOME") ?? Workspace;
+        info.Environment["USER"] = Environment.GetEnvironmentVariable("USER") ?? "root";
+        info.Environment["LANG"] = "C.UTF-8";
+        info.Environment["TMPDIR"] = info.Environment["RUNNER_TEMP"] = Path.Combine(_root, "tmp");
+        foreach (var (k, v) in _request.Env) info.Environment[k] = v;
+        foreach (var (k, v) in step.Env) info.Environment[k] = v;
+        info.Environment["GITHUB_WORKSPACE"] = info.Environment["BUILDSERVER_WORKSPACE"] = Workspace;
+        info.Environment[ShellExecutor.AttemptMarker] = _request.AttemptId.ToString();
+        info.Environment[ShellExecutor.WorkRootMarker] = _executor.WorkRoot;
+        return info;
+    }
+
+    private static async Task PumpAsync(StreamReader reader, IOutputSink output, OutputChannel stream)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            output.Line(line, stream);
+        }
+    }
+
+    /// <summary>Graceful first: SIGTERM to the group, then SIGKILL to what is left after the grace period.</summary>
+    private async Task StopAsync(int pgid)
+    {
+        ProcessGroups.Signal(pgid, ProcessGroups.SigTerm);
+        var deadline = DateTime.UtcNow + _options.KillGrace;
+        while (ProcessGroups.IsAlive(pgid) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        if (ProcessGroups.Signal(pgid, ProcessGroups.SigKill))
+        {
+            _logger.LogInformation("Process group {Pgid} outlived its grace period and was killed", pgid);
+        }
+    }
+
+    /// <summary>Ends whatever the steps left running in the background, then removes the work folder.</summary>
+    public ValueTask DisposeAsync()
+    {
+        lock (_groups)
+        {
+            foreach (var pgid in _groups)
+            {
+                ProcessGroups.Signal(pgid, ProcessGroups.SigKill);
+            }
+        }
+        _executor.Forget(_root);
+        return ValueTask.CompletedTask;
+    }
+}

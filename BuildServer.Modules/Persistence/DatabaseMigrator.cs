@@ -1,0 +1,38 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace BuildServer.Modules.Persistence;
+
+/// <summary>Applies the provider's pending migrations. Used at start and by the <c>migrate</c> verb.</summary>
+public sealed class DatabaseMigrator(IServiceScopeFactory scopes, DatabaseOptions options, ILogger<DatabaseMigrator> logger)
+{
+    public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<BuildDb>();
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        if (pending.Count > 0)
+        {
+            logger.LogInformation("Applying {Count} migration(s) to the {Provider} database: {Migrations}",
+                pending.Count, options.Provider, string.Join(", ", pending));
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+        return pending;
+    }
+}
+
+/// <summary>Runs first among the hosted services so that every later one finds the schema in place.</summary>
+internal sealed class MigrateOnStart(DatabaseMigrator migrator, DatabaseOptions options) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.MigrateOnStart)
+        {
+            await migrator.MigrateAsync(cancellationToken);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,13 @@
+using BuildServer.Modules.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BuildServer.Modules.Pipelines;
+
+internal sealed class PipelinesModule : IModule
+{
+    public string Name => "Pipelines";
+
+    public void ConfigureServices(IServiceCollection services, IConfiguration configuration) =>
+        services.AddSingleton<IPipelineParser, PipelineParser>();
+}

@@ -1,0 +1,107 @@
+using System.Text.RegularExpressions;
+using BuildServer.Modules.Hosting;
+using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace BuildServer.Modules.Projects;
+
+public sealed record CreateProjectRequest(string? Name, string? Org, string? PipelinePath, string? RepositoryUrl);
+
+public sealed record ProjectResponse(long Id, string Name, string Org, string? PipelinePath, string? RepositoryUrl, DateTimeOffset CreatedAt);
+
+internal static partial class ProjectsEndpoints
+{
+    public const string DefaultOrganization = "default";
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+    private static partial Regex NamePattern();
+
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapApi("/projects", "Projects");
+        group.MapGet("/", List);
+        group.MapGet("/{project}", Get);
+        group.MapPost("/", Create).RequireAuthorization(p => p.RequireRole(Roles.Admin));
+    }
+
+    private static async Task<Ok<ProjectResponse[]>> List(BuildDb db, CancellationToken ct) =>
+        TypedResults.Ok(await db.Set<Project>().AsNoTracking().OrderBy(p => p.Name)
+            .Select(p => new ProjectResponse(p.Id, p.Name, p.Organization!.Name, p.PipelinePath, p.RepositoryUrl, p.CreatedAt))
+            .ToArrayAsync(ct));
+
+    private static async Task<Results<Ok<ProjectResponse>, ProblemHttpResult>> Get(string project, BuildDb db, CancellationToken ct)
+    {
+        var query = db.Set<Project>().AsNoTracking();
+        query = long.TryParse(project, out var id) ? query.Where(p => p.Id == id) : query.Where(p => p.Name == project);
+        var found = await query
+            .Select(p => new ProjectResponse(p.Id, p.Name, p.Organization!.Name, p.PipelinePath, p.RepositoryUrl, p.CreatedAt))
+            .FirstOrDefaultAsync(ct);
+        return found is null ? Problems.NotFound("Project", project) : TypedResults.Ok(found);
+    }
+
+    private static async Task<Results<Created<ProjectResponse>, ValidationProblem, ProblemHttpResult>> Create(
+        CreateProjectRequest request, BuildDb db, TimeProvider time, CancellationToken ct)
+    {
+        if (Validate(request) is { } invalid)
+        {
+            return invalid;
+        }
+        var orgName = string.IsNullOrWhiteSpace(request.Org) ? DefaultOrganization : request.Org.Trim();
+        if (await db.Set<Project>().AnyAsync(p => p.Name == request.Name, ct))
+        {
+            return Problems.Conflict($"A project named '{request.Name}' already exists.");
+        }
+        var now = time.GetUtcNow();
+        var org = await db.Set<Organization>().FirstOrDefaultAsync(o => o.Name == orgName, ct)
+                  ?? db.Add(new Organization { Name = orgName, CreatedAt = now }).Entity;
+        var project = new Project
+        {
+            Name = request.Name!,
+            Organization = org,
+            PipelinePath = NullIfBlank(request.PipelinePath),
+            RepositoryUrl = NullIfBlank(request.RepositoryUrl),
+            CreatedAt = now,
+        };
+        db.Add(project);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // A concurrent request created the same project (or organization) first.
+            return Problems.Conflict($"A project named '{request.Name}' already exists.");
+        }
+        return TypedResults.Created($"/api/v1/projects/{project.Id}",
+            new ProjectResponse(project.Id, project.Name, org.Name, project.PipelinePath, project.RepositoryUrl, project.CreatedAt));
+    }
+
+    private static ValidationProblem? Validate(CreateProjectRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Name) || !NamePattern().IsMatch(request.Name) || long.TryParse(request.Name, out _))
+        {
+            return Problems.Field("name",
+                "A project name is 1-100 characters of letters, digits, '.', '_' or '-', starts with a letter or digit, and is not a number.");
+        }
+        if (request.Org is { Length: > 0 } org && !NamePattern().IsMatch(org))
+        {
+            return Problems.Field("org", "An organization name is 1-100 characters of letters, digits, '.', '_' or '-'.");
+        }
+        if (request.PipelinePath is { Length: > 1000 })
+        {
+            return Problems.Field("pipelinePath", "The pipeline path is longer than 1000 characters.");
+        }
+        if (request.RepositoryUrl is { Length: > 0 } url && (url.Length > 2000 || !Uri.TryCreate(url, UriKind.Absolute, out _)))
+        {
+            return Problems.Field("repositoryUrl", "The repository URL must be an absolute URL of at most 2000 characters.");
+        }
+        return null;
+    }
+
+    private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

@@ -1,0 +1,19 @@
+using BuildServer.Modules.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BuildServer.Modules.Projects;
+
+internal sealed class ProjectsModule : IModule
+{
+    public string Name => "Projects";
+
+    public void ConfigureServices(IServiceCollection services, IConfiguration configuration) =>
+        services.AddScoped<IProjectDirectory, ProjectDirectory>();
+
+    public void ConfigureModel(ModelBuilder model) => Project.Configure(model);
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints) => ProjectsEndpoints.Map(endpoints);
+}

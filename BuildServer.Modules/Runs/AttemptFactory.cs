@@ -1,0 +1,35 @@
+using System.Text.Json;
+using BuildServer.Modules.Hosting;
+using BuildServer.Modules.Persistence;
+
+namespace BuildServer.Modules.Runs;
+
+/// <summary>Creates attempts and their events; the one place that knows what a new attempt looks like.</summary>
+internal static class AttemptFactory
+{
+    public static JobSpec Spec(Job job) => JsonSerializer.Deserialize<JobSpec>(job.SpecJson, JsonDefaults.Options)!;
+
+    /// <summary>Adds the job's next attempt, queued, with its steps pending and a "queued" event.</summary>
+    public static JobAttempt Queue(BuildDb db, Job job, int number, DateTimeOffset now, string reason, string actor)
+    {
+        var spec = Spec(job);
+        var attempt = new JobAttempt
+        {
+            Job = job,
+            RunId = job.RunId,
+            Run = job.Run,
+            Number = number,
+            Status = Status.Queued,
+            QueuedAt = now,
+            Steps = spec.Steps.Select((s, i) => new Step { Index = i, Name = s.Name, Status = Status.Pending }).ToList(),
+        };
+        job.Attempts.Add(attempt);
+        job.Status = Status.Queued;
+        job.StatusReason = null;
+        Event(db, attempt, now, "queued", null, Status.Queued, reason, actor);
+        return attempt;
+    }
+
+    public static void Event(BuildDb db, JobAttempt attempt, DateTimeOffset at, string kind, Status? from, Status to, string? reason, string actor) =>
+        db.Add(new AttemptEvent { Attempt = attempt, At = at, Kind = kind, From = from, To = to, Reason = reason, Actor = actor });
+}

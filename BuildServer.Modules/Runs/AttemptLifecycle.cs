@@ -1,0 +1,192 @@
+using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Projects;
+using BuildServer.Modules.Scheduling;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BuildServer.Modules.Runs;
+
+internal sealed class AttemptLifecycle(
+    BuildDb db,
+    IProjectDirectory projects,
+    IDispatchSignal dispatch,
+    TimeProvider time,
+    IOptions<RunsOptions> options,
+    ILogger<AttemptLifecycle> logger) : IAttemptLifecycle
+{
+    private const int ClaimWindow = 64;
+
+    public async Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, CancellationToken ct)
+    {
+        var candidates = await db.Set<JobAttempt>().AsNoTracking()
+            .Where(a => a.Status == Status.Queued)
+            .OrderBy(a => a.Id)
+            .Select(a => new { a.Id, a.Job!.RunsOn })
+            .Take(ClaimWindow)
+            .ToListAsync(ct);
+        foreach (var candidate in candidates.Where(c => c.RunsOn.All(runner.Labels.Contains)))
+        {
+            var now = time.GetUtcNow();
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var claimed = await db.Set<JobAttempt>()
+                .Where(a => a.Id == candidate.Id && a.Status == Status.Queued)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(a => a.Status, Status.Running)
+                    .SetProperty(a => a.RunnerId, runner.Id)
+                    .SetProperty(a => a.AssignedAt, now)
+                    .SetProperty(a => a.LeaseExpiresAt, now + options.Value.Lease), ct);
+            if (claimed == 0)
+            {
+                continue; // another runner (or a cancel) took it first
+            }
+            db.Add(new AttemptEvent
+            {
+                AttemptId = candidate.Id, At = now, Kind = "assigned", From = Status.Queued, To = Status.Running,
+                Reason = $"claimed by runner '{runner.Name}'", Actor = "runner:" + runner.Id,
+            });
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            db.ChangeTracker.Clear();
+            return await LoadClaimAsync(candidate.Id, ct);
+        }
+        return null;
+    }
+
+    private async Task<ClaimedAttempt> LoadClaimAsync(long attemptId, CancellationToken ct)
+    {
+        var a = await db.Set<JobAttempt>().AsNoTracking()
+            .Where(x => x.Id == attemptId)
+            .Select(x => new
+            {
+                x.Id, x.Number, x.JobId, x.Job!.Key, x.Job.SpecJson, x.RunId, RunNumber = x.Run!.Number, x.Run.ProjectId, x.Run.Ref, x.Run.Sha,
+                StepIds = x.Steps.OrderBy(s => s.Index).Select(s => s.Id).ToList(),
+            })
+            .FirstAsync(ct);
+        var project = (await projects.FindAsync(a.ProjectId.ToString(System.Globalization.CultureInfo.InvariantCulture), ct))?.Name ?? "";
+        var spec = AttemptFactory.Spec(new Job { Key = a.Key, Name = a.Key, SpecJson = a.SpecJson });
+        return new ClaimedAttempt(a.Id, a.Number, a.JobId, a.Key, a.RunId, a.RunNumber, project, a.Ref, a.Sha, spec, a.StepIds);
+    }
+
+    public async Task<bool> StartAttemptAsync(long attemptId, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var attempt = await db.Set<JobAttempt>().Include(a => a.Job).Include(a => a.Run).FirstAsync(a => a.Id == attemptId, ct);
+        if (attempt.Status != Status.Running || attempt.StartedAt is not null || attempt.Run!.CancelRequestedAt is not null)
+        {
+            return false;
+        }
+        attempt.StartedAt = now;
+        attempt.Job!.Status = Status.Running;
+        attempt.Job.StartedAt ??= now;
+        if (attempt.Run.Status is Status.Queued or Status.Pending)
+        {
+            attempt.Run.Status = Status.Running;
+            attempt.Run.StartedAt ??= now;
+        }
+        AttemptFactory.Event(db, attempt, now, "started", Status.Running, Status.Running, null, "runner:" + attempt.RunnerId);
+        await SaveAsync(ct);
+        return true;
+    }
+
+    public async Task StartStepAsync(long stepId, long logStart, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        await db.Set<Step>().Where(s => s.Id == stepId && s.Status == Status.Pending)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, Status.Running)
+                .SetProperty(x => x.StartedAt, now).SetProperty(x => x.LogStart, logStart), ct);
+    }
+
+    public async Task FinishStepAsync(long stepId, AttemptOutcome outcome, long logEnd, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        // A step that never started (skipped, cancelled before its turn) gets its log position too, so its log reads empty.
+        await db.Set<Step>().Where(s => s.Id == stepId && (s.Status == Status.Pending || s.Status == Status.Running))
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, outcome.Status)
+                .SetProperty(x => x.FinishedAt, now).SetProperty(x => x.ExitCode, outcome.ExitCode)
+                .SetProperty(x => x.LogStart, x => x.Status == Status.Pending ? logEnd : x.LogStart)
+                .SetProperty(x => x.LogEnd, logEnd), ct);
+    }
+
+    public async Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, CancellationToken ct)
+    {
+        var runId = await db.Set<JobAttempt>().Where(a => a.Id == attemptId).Select(a => (long?)a.RunId).FirstOrDefaultAsync(ct);
+        if (runId is null)
+        {
+            return false;
+        }
+        var queued = 0;
+        var applied = await InRunTransactionAsync(runId.Value, async run =>
+        {
+            var attempt = run.Jobs.SelectMany(j => j.Attempts).FirstOrDefault(a => a.Id == attemptId);
+            if (attempt is null || attempt.Status.IsFinished())
+            {
+                return false; // finished already, or superseded: a late report changes nothing
+            }
+            var now = time.GetUtcNow();
+            Finish(attempt, outcome, now, "runner:" + attempt.RunnerId);
+            queued = RunProgress.Advance(db, run, now, "server");
+            return true;
+        }, ct);
+        if (queued > 0)
+        {
+            dispatch.Notify();
+        }
+        return applied;
+    }
+
+    /// <summary>Finishes an attempt and derives its job: a lost attempt with attempts left is retried.</summary>
+    private void Finish(JobAttempt attempt, AttemptOutcome outcome, DateTimeOffset now, string actor)
+    {
+        var from = attempt.Status;
+        attempt.Status = outcome.Status;
+        attempt.ExitCode = outcome.ExitCode;
+        attempt.FailureReason = outcome.Reason;
+        attempt.FinishedAt = now;
+        attempt.LeaseExpiresAt = null;
+        AttemptFactory.Event(db, attempt, now, outcome.Status.ToWire(), from, outcome.Status, outcome.Reason, actor);
+        var job = attempt.Job!;
+        if (outcome.Status == Status.Lost && attempt.Number < options.Value.MaxAttemptsOnLoss && attempt.Run!.CancelRequestedAt is null)
+        {
+            var retry = AttemptFactory.Queue(db, job, attempt.Number + 1, now, $"retry of lost attempt {attempt.Number}: {outcome.Reason}", "server");
+            AttemptFactory.Event(db, attempt, now, "retried", outcome.Status, outcome.Status, $"attempt {retry.Number} queued", "server");
+            return;
+        }
+        RunProgress.Finish(job, outcome.Status == Status.Lost ? Status.Failed : outcome.Status, now, outcome.Reason);
+    }
+
+    public async Task<int> RecoverRunnerAsync(long runnerId, string reason, CancellationToken ct)
+    {
+        var stranded = await db.Set<JobAttempt>().AsNoTracking()
+            .Where(a => a.RunnerId == runnerId && a.Status == Status.Running)
+            .Select(a => a.Id).ToListAsync(ct);
+        foreach (var id in stranded)
+        {
+            logger.LogWarning("Attempt {AttemptId} was running on runner {RunnerId}: {Reason}", id, runnerId, reason);
+            await CompleteAttemptAsync(id, new AttemptOutcome(Status.Lost, null, reason), ct);
+        }
+        return stranded.Count;
+    }
+
+    /// <summary>Runs <paramref name="change"/> on the run, loaded under its row lock, and commits if it returns true.</summary>
+    internal async Task<bool> InRunTransactionAsync(long runId, Func<Run, Task<bool>> change, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await RunProgress.LockRunAsync(db, runId, ct);
+        var run = await RunProgress.LoadAsync(db, runId, ct);
+        if (!await change(run))
+        {
+            return false;
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        db.ChangeTracker.Clear();
+        return true;
+    }
+
+    private async Task SaveAsync(CancellationToken ct)
+    {
+        await db.SaveChangesAsync(ct);
+        db.ChangeTracker.Clear();
+    }
+}

@@ -1,0 +1,63 @@
+namespace BuildServer.Modules.Runs;
+
+/// <summary>What a job executes, fixed when its run is created (so a later edit of the pipeline changes nothing).</summary>
+public sealed record JobSpec(IReadOnlyDictionary<string, string> Env, IReadOnlyList<StepSpec> Steps);
+
+public sealed record StepSpec(string Name, string Run, IReadOnlyDictionary<string, string> Env);
+
+/// <summary>A runner (agent) as the run lifecycle knows it.</summary>
+public sealed record RunnerRef(long Id, string Name, IReadOnlySet<string> Labels);
+
+/// <summary>An attempt a runner has claimed, with all it needs to execute it.</summary>
+public sealed record ClaimedAttempt(
+    long AttemptId,
+    int Number,
+    long JobId,
+    string JobKey,
+    long RunId,
+    long RunNumber,
+    string Project,
+    string? Ref,
+    string? Sha,
+    JobSpec Spec,
+    IReadOnlyList<long> StepIds);
+
+public sealed record AttemptOutcome(Status Status, int? ExitCode = null, string? Reason = null);
+
+/// <summary>
+/// The Runs module's contract for agents: claim an attempt, report its progress, finish it.
+/// Every call is idempotent and guarded: a report for an attempt that has already finished (or was
+/// superseded by a newer attempt) changes nothing and returns false.
+/// </summary>
+public interface IAttemptLifecycle
+{
+    /// <summary>Claims the oldest queued attempt whose runs-on labels the runner has, by an atomic
+    /// conditional update; null when there is none.</summary>
+    Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, CancellationToken cancellationToken);
+
+    /// <summary>Marks the attempt started; false when it must not run (finished or its run is being cancelled).</summary>
+    Task<bool> StartAttemptAsync(long attemptId, CancellationToken cancellationToken);
+
+    Task StartStepAsync(long stepId, long logStart, CancellationToken cancellationToken);
+
+    Task FinishStepAsync(long stepId, AttemptOutcome outcome, long logEnd, CancellationToken cancellationToken);
+
+    /// <summary>Finishes the attempt, derives its job's status, admits or skips dependent jobs, and finishes
+    /// the run when every job has. A <see cref="Status.Lost"/> attempt is retried as a new attempt while the
+    /// job has attempts left.</summary>
+    Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>Declares lost every attempt the runner was running (the runner restarted or died).</summary>
+    Task<int> RecoverRunnerAsync(long runnerId, string reason, CancellationToken cancellationToken);
+}
+
+/// <summary>Carries "cancel this attempt" from the API to the agent slot running it in this process.</summary>
+public interface IAttemptCancellation
+{
+    /// <summary>A token cancelled when the attempt is; call <see cref="Release"/> when the attempt ends.</summary>
+    CancellationToken Watch(long attemptId);
+
+    void Release(long attemptId);
+
+    void Cancel(long attemptId);
+}

@@ -1,0 +1,87 @@
+using BuildServer.Modules.Persistence;
+using Microsoft.EntityFrameworkCore;
+
+namespace BuildServer.Modules.Runs;
+
+public sealed record StepView(long Id, int Index, string Name, Status Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, int? ExitCode);
+
+public sealed record AttemptEventView(DateTimeOffset At, string Kind, Status? From, Status To, string? Reason, string Actor);
+
+public sealed record AttemptView(
+    long Id, int Number, Status Status, long? RunnerId, DateTimeOffset QueuedAt, DateTimeOffset? AssignedAt,
+    DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, int? ExitCode, string? FailureReason,
+    IReadOnlyList<StepView> Steps, IReadOnlyList<AttemptEventView>? Events = null);
+
+public sealed record JobView(
+    long Id, long RunId, string Key, string Name, Status Status, string? StatusReason, IReadOnlyList<string> Needs,
+    IReadOnlyList<string> RunsOn, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, IReadOnlyList<AttemptView> Attempts);
+
+public sealed record RunSummary(
+    long Id, long ProjectId, long Number, string Name, Status Status, string? Ref, string? Sha, string TriggeredBy,
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+
+public sealed record RunView(
+    long Id, long ProjectId, long Number, string Name, Status Status, string? Ref, string? Sha, string TriggeredBy,
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, DateTimeOffset? CancelRequestedAt,
+    IReadOnlyList<JobView> Jobs);
+
+/// <summary>Read-side queries of the Runs module (no tracking).</summary>
+internal sealed class RunViews(BuildDb db)
+{
+    public async Task<RunView?> RunAsync(long id, CancellationToken ct)
+    {
+        var run = await db.Set<Run>().AsNoTracking().AsSplitQuery()
+            .Include(r => r.Jobs).ThenInclude(j => j.Attempts).ThenInclude(a => a.Steps)
+            .FirstOrDefaultAsync(r => r.Id == id, ct);
+        return run is null ? null : new RunView(run.Id, run.ProjectId, run.Number, run.Name, run.Status, run.Ref, run.Sha,
+            run.TriggeredBy, run.CreatedAt, run.StartedAt, run.FinishedAt, run.CancelRequestedAt,
+            run.Jobs.OrderBy(j => j.Id).Select(j => ToView(j, null)).ToList());
+    }
+
+    public async Task<JobView?> JobAsync(long id, CancellationToken ct)
+    {
+        var job = await db.Set<Job>().AsNoTracking().AsSplitQuery()
+            .Include(j => j.Attempts).ThenInclude(a => a.Steps)
+            .FirstOrDefaultAsync(j => j.Id == id, ct);
+        if (job is null)
+        {
+            return null;
+        }
+        var attemptIds = job.Attempts.Select(a => a.Id).ToList();
+        var events = await db.Set<AttemptEvent>().AsNoTracking().Where(e => attemptIds.Contains(e.AttemptId))
+            .OrderBy(e => e.Id).ToListAsync(ct);
+        return ToView(job, events.ToLookup(e => e.AttemptId));
+    }
+
+    public async Task<IReadOnlyList<RunSummary>> RunsAsync(long? projectId, Status? status, long? before, int limit, CancellationToken ct)
+    {
+        var query = db.Set<Run>().AsNoTracking();
+        if (projectId is { } p) query = query.Where(r => r.ProjectId == p);
+        if (status is { } s) query = query.Where(r => r.Status == s);
+        if (before is { } b) query = query.Where(r => r.Id < b);
+        return await query.OrderByDescending(r => r.Id).Take(Math.Clamp(limit, 1, 500))
+            .Select(r => new RunSummary(r.Id, r.ProjectId, r.Number, r.Name, r.Status, r.Ref, r.Sha, r.TriggeredBy, r.CreatedAt, r.StartedAt, r.FinishedAt))
+            .ToListAsync(ct);
+    }
+
+    /// <summary>Where a log is: the attempt's file and, for a step, its byte range.</summary>
+    public Task<Logs.LogRange?> StepLogAsync(long stepId, CancellationToken ct) =>
+        db.Set<Step>().AsNoTracking().Where(s => s.Id == stepId)
+            .Select(s => new Logs.LogRange(s.Attempt!.RunId, s.AttemptId, s.LogStart,
+                s.Status == Status.Pending ? s.LogStart : s.LogEnd))
+            .FirstOrDefaultAsync(ct);
+
+    public async Task<Logs.LogRange?> JobLogAsync(long jobId, int? attemptNumber, CancellationToken ct)
+    {
+        var query = db.Set<JobAttempt>().AsNoTracking().Where(a => a.JobId == jobId);
+        query = attemptNumber is { } n ? query.Where(a => a.Number == n) : query.OrderByDescending(a => a.Number);
+        return await query.Select(a => new Logs.LogRange(a.RunId, a.Id, 0, null)).FirstOrDefaultAsync(ct);
+    }
+
+    private static JobView ToView(Job j, ILookup<long, AttemptEvent>? events) => new(
+        j.Id, j.RunId, j.Key, j.Name, j.Status, j.StatusReason, j.Needs, j.RunsOn, j.StartedAt, j.FinishedAt,
+        j.Attempts.OrderBy(a => a.Number).Select(a => new AttemptView(
+            a.Id, a.Number, a.Status, a.RunnerId, a.QueuedAt, a.AssignedAt, a.StartedAt, a.FinishedAt, a.ExitCode, a.FailureReason,
+            a.Steps.OrderBy(s => s.Index).Select(s => new StepView(s.Id, s.Index, s.Name, s.Status, s.StartedAt, s.FinishedAt, s.ExitCode)).ToList(),
+            events?[a.Id].Select(e => new AttemptEventView(e.At, e.Kind, e.From, e.To, e.Reason, e.Actor)).ToList())).ToList());
+}

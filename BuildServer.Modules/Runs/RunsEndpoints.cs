@@ -1,0 +1,120 @@
+using System.Security.Claims;
+using BuildServer.Modules.Hosting;
+using BuildServer.Modules.Pipelines;
+using BuildServer.Modules.Projects;
+using BuildServer.Modules.Runs.Logs;
+using BuildServer.Modules.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace BuildServer.Modules.Runs;
+
+public sealed record TriggerRunRequest(string? Pipeline, string? Ref, string? Sha, Dictionary<string, string>? Inputs);
+
+internal static class RunsEndpoints
+{
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        var projects = endpoints.MapApi("/projects/{project}/runs", "Runs");
+        projects.MapPost("/", Trigger).RequireAuthorization(p => p.RequireRole(Roles.Admin));
+        projects.MapGet("/", ListForProject);
+
+        var runs = endpoints.MapApi("/runs", "Runs");
+        runs.MapGet("/", List);
+        runs.MapGet("/{id:long}", Get);
+        runs.MapPost("/{id:long}/cancel", Cancel).RequireAuthorization(p => p.RequireRole(Roles.Admin));
+
+        var jobs = endpoints.MapApi("/jobs", "Runs");
+        jobs.MapGet("/{id:long}", GetJob);
+        jobs.MapGet("/{id:long}/log", LogEndpoints.JobLog);
+
+        endpoints.MapApi("/steps", "Runs").MapGet("/{id:long}/log", LogEndpoints.StepLog);
+    }
+
+    private static async Task<Results<Created<RunView>, ValidationProblem, ProblemHttpResult>> Trigger(
+        string project, TriggerRunRequest request, IProjectDirectory directory, IRunTrigger trigger, RunViews views,
+        ClaimsPrincipal user, CancellationToken ct)
+    {
+        var found = await directory.FindAsync(project, ct);
+        if (found is null)
+        {
+            return Problems.NotFound("Project", project);
+        }
+        if (request.Ref is { Length: > 500 }) return Problems.Field("ref", "The ref is longer than 500 characters.");
+        if (request.Sha is { Length: > 64 }) return Problems.Field("sha", "The sha is longer than 64 characters.");
+        var yaml = request.Pipeline;
+        if (string.IsNullOrWhiteSpace(yaml))
+        {
+            var (text, problem) = ReadPipelineFile(found);
+            if (problem is not null) return problem;
+            yaml = text!;
+        }
+        var result = await trigger.TriggerAsync(
+            new TriggerRequest(found, yaml, request.Ref, request.Sha, request.Inputs, user.Identity?.Name ?? "api"), ct);
+        if (result.RunId is not { } runId)
+        {
+            return PipelineProblem(result.Errors);
+        }
+        return TypedResults.Created($"/api/v1/runs/{runId}", await views.RunAsync(runId, ct));
+    }
+
+    private static (string? Text, ValidationProblem? Problem) ReadPipelineFile(ProjectInfo project)
+    {
+        if (project.PipelinePath is not { } path)
+        {
+            return (null, Problems.Field("pipeline", "No pipeline given, and the project has no pipelinePath to read one from."));
+        }
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > PipelineParser.MaxBytes)
+            {
+                return (null, Problems.Field("pipeline", $"The project's pipeline file '{path}' is larger than {PipelineParser.MaxBytes / 1024} KiB."));
+            }
+            return (File.ReadAllText(path), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, Problems.Field("pipeline", $"No pipeline given, and the project's pipeline file '{path}' cannot be read: {e.Message}"));
+        }
+    }
+
+    internal static ValidationProblem PipelineProblem(IReadOnlyList<PipelineError> errors) =>
+        TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { ["pipeline"] = errors.Select(e => e.ToString()).ToArray() },
+            detail: $"The pipeline has {errors.Count} error(s); the first: {errors[0]}",
+            title: "Invalid pipeline",
+            extensions: new Dictionary<string, object?> { ["pipelineErrors"] = errors });
+
+    private static async Task<Results<Ok<IReadOnlyList<RunSummary>>, ProblemHttpResult>> ListForProject(
+        string project, IProjectDirectory directory, RunViews views, Status? status, long? before, int? limit, CancellationToken ct)
+    {
+        var found = await directory.FindAsync(project, ct);
+        return found is null
+            ? Problems.NotFound("Project", project)
+            : TypedResults.Ok(await views.RunsAsync(found.Id, status, before, limit ?? 50, ct));
+    }
+
+    private static async Task<Ok<IReadOnlyList<RunSummary>>> List(RunViews views, Status? status, long? before, int? limit, CancellationToken ct) =>
+        TypedResults.Ok(await views.RunsAsync(null, status, before, limit ?? 50, ct));
+
+    private static async Task<Results<Ok<RunView>, ProblemHttpResult>> Get(long id, RunViews views, CancellationToken ct) =>
+        await views.RunAsync(id, ct) is { } run ? TypedResults.Ok(run) : Problems.NotFound("Run", id);
+
+    private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetJob(long id, RunViews views, CancellationToken ct) =>
+        await views.JobAsync(id, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("Job", id);
+
+    private static async Task<Results<Ok<RunView>, ProblemHttpResult>> Cancel(
+        long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var outcome = await cancel.CancelAsync(id, "user:" + (user.Identity?.Name ?? "api"), ct);
+        return outcome switch
+        {
+            CancelOutcome.NotFound => Problems.NotFound("Run", id),
+            CancelOutcome.AlreadyFinished => Problems.Conflict($"Run {id} has already finished; there is nothing to cancel."),
+            _ => TypedResults.Ok((await views.RunAsync(id, ct))!),
+        };
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using BuildServer.Modules.Hosting;
+using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Pipelines;
+using BuildServer.Modules.Projects;
+using BuildServer.Modules.Scheduling;
+using Microsoft.EntityFrameworkCore;
+
+namespace BuildServer.Modules.Runs;
+
+public sealed record TriggerRequest(ProjectInfo Project, string PipelineYaml, string? Ref, string? Sha, IReadOnlyDictionary<string, string>? Inputs, string TriggeredBy);
+
+/// <summary>Either the new run's id or the pipeline's errors; nothing is stored when there are errors.</summary>
+public sealed record TriggerResult(long? RunId, IReadOnlyList<PipelineError> Errors);
+
+/// <summary>The Runs module's contract for whatever starts runs (the API now; webhooks and cron later).</summary>
+public interface IRunTrigger
+{
+    Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken cancellationToken);
+}
+
+internal sealed class TriggerRun(BuildDb db, IPipelineParser parser, IDispatchSignal dispatch, TimeProvider time) : IRunTrigger
+{
+    private const int NumberConflictRetries = 5;
+
+    public async Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken ct)
+    {
+        var parsed = parser.Parse(request.PipelineYaml);
+        if (!parsed.IsValid)
+        {
+            return new TriggerResult(null, parsed.Errors);
+        }
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var runId = await CreateAsync(request, parsed.Pipeline!, ct);
+                dispatch.Notify();
+                return new TriggerResult(runId, []);
+            }
+            catch (DbUpdateException) when (attempt < NumberConflictRetries)
+            {
+                // Two runs of one project took the same number at once (PostgreSQL); take the next one.
+                db.ChangeTracker.Clear();
+            }
+        }
+    }
+
+    /// <summary>One transaction: the run, all its jobs, and the first attempt of each job without needs.</summary>
+    private async Task<long> CreateAsync(TriggerRequest request, PipelineDefinition pipeline, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var number = 1 + (await db.Set<Run>().Where(r => r.ProjectId == request.Project.Id).MaxAsync(r => (long?)r.Number, ct) ?? 0);
+        var run = new Run
+        {
+            ProjectId = request.Project.Id,
+            Number = number,
+            Name = pipeline.Name ?? request.Project.Name,
+            Status = Status.Queued,
+            Ref = request.Ref,
+            Sha = request.Sha,
+            Pipeline = request.PipelineYaml,
+            InputsJson = request.Inputs is { Count: > 0 } ? JsonSerializer.Serialize(request.Inputs, JsonDefaults.Options) : null,
+            TriggeredBy = request.TriggeredBy,
+            CreatedAt = now,
+        };
+        db.Add(run);
+        foreach (var definition in pipeline.Jobs)
+        {
+            var job = new Job
+            {
+                Run = run,
+                Key = definition.Key,
+                Name = definition.Name,
+                Status = Status.Pending,
+                Needs = [.. definition.Needs],
+                RunsOn = [.. definition.RunsOn],
+                SpecJson = JsonSerializer.Serialize(ToSpec(pipeline, definition), JsonDefaults.Options),
+                CreatedAt = now,
+            };
+            run.Jobs.Add(job);
+            if (definition.Needs.Count == 0)
+            {
+                AttemptFactory.Queue(db, job, 1, now, "run triggered by " + request.TriggeredBy, request.TriggeredBy);
+            }
+            else
+            {
+                job.StatusReason = "waiting for needs: " + string.Join(", ", definition.Needs);
+            }
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        db.ChangeTracker.Clear();
+        return run.Id;
+    }
+
+    private static JobSpec ToSpec(PipelineDefinition pipeline, JobDefinition job)
+    {
+        var env = new Dictionary<string, string>(pipeline.Env);
+        foreach (var (k, v) in job.Env) env[k] = v;
+        return new JobSpec(env, job.Steps.Select(s => new StepSpec(s.Name, s.Run, s.Env)).ToList());
+    }
+}

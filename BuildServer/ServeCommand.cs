@@ -1,0 +1,24 @@
+using System.CommandLine;
+
+namespace BuildServer;
+
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var dataDir = Verbs.DataDirOption();
+        var command = new Command("serve", "Run the server with its built-in agent (the default verb). " +
+                                           "ASP.NET Core switches pass through, e.g. --urls http://127.0.0.1:9000 --Database:Provider=Postgres.")
+        {
+            dataDir,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (result, ct) =>
+        {
+            var app = ServerHost.Build(Verbs.HostArgs(result, dataDir));
+            await app.RunAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+}
