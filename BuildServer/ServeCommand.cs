@@ -15,9 +15,18 @@ internal static class ServeCommand
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (result, ct) =>
         {
-            var app = ServerHost.Build(Verbs.HostArgs(result, dataDir));
-            await app.RunAsync(ct);
-            return 0;
+            try
+            {
+                var app = ServerHost.Build(Verbs.HostArgs(result, dataDir));
+                await app.RunAsync(ct);
+                return 0;
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+            {
+                // Configuration and start-up problems: one readable line, not a stack trace.
+                await Console.Error.WriteLineAsync("buildserver serve: " + e.Message);
+                return 1;
+            }
         });
         return command;
     }

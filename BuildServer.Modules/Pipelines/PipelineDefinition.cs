@@ -24,6 +24,12 @@ public sealed record PipelineParseResult(PipelineDefinition? Pipeline, IReadOnly
     public bool IsValid => Pipeline is not null && Errors.Count == 0;
 }
 
+public static class PipelineLimits
+{
+    /// <summary>The largest pipeline file accepted, in characters.</summary>
+    public const int MaxBytes = 1024 * 1024;
+}
+
 /// <summary>The Pipelines module's contract: YAML in, a validated plan or every error found out.</summary>
 public interface IPipelineParser
 {

@@ -11,7 +11,7 @@ namespace BuildServer.Modules.Pipelines;
 /// </summary>
 internal sealed partial class PipelineParser : IPipelineParser
 {
-    public const int MaxBytes = 1024 * 1024;
+    public const int MaxBytes = PipelineLimits.MaxBytes;
     private const int MaxNesting = 64;
 
     // Accepted and ignored for now: a workflow brought from elsewhere still parses; triggers come later.

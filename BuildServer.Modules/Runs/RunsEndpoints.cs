@@ -69,9 +69,9 @@ internal static class RunsEndpoints
         try
         {
             var info = new FileInfo(path);
-            if (info.Exists && info.Length > PipelineParser.MaxBytes)
+            if (info.Exists && info.Length > PipelineLimits.MaxBytes)
             {
-                return (null, Problems.Field("pipeline", $"The project's pipeline file '{path}' is larger than {PipelineParser.MaxBytes / 1024} KiB."));
+                return (null, Problems.Field("pipeline", $"The project's pipeline file '{path}' is larger than {PipelineLimits.MaxBytes / 1024} KiB."));
             }
             return (File.ReadAllText(path), null);
         }

@@ -1,6 +1,7 @@
 using BuildServer.Modules.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
@@ -15,6 +16,9 @@ internal sealed class SecurityModule : IModule
     public void ConfigureServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddMemoryCache();
+        // Keys (cookies, antiforgery, and later secrets) stay in the data folder, so backing it up keeps them.
+        services.AddDataProtection().SetApplicationName("BuildServer")
+            .PersistKeysToFileSystem(new DirectoryInfo(DataDirectory.FromConfiguration(configuration).Folder("keys")));
         services.AddAuthentication(ApiTokenAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthentication>(ApiTokenAuthentication.SchemeName, null);
         // Every endpoint needs an authenticated caller unless it opts out explicitly (only /healthz does).
