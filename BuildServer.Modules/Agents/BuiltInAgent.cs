@@ -1,4 +1,5 @@
 using BuildServer.Modules.Executors;
+using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Runs;
 using BuildServer.Modules.Scheduling;
@@ -20,6 +21,7 @@ internal sealed class BuiltInAgent(
     IDispatchSignal dispatch,
     IExecutor executor,
     AttemptExecution execution,
+    DataDirectory data,
     TimeProvider time,
     IOptions<BuiltInAgentOptions> options,
     ILogger<BuiltInAgent> logger) : BackgroundService
@@ -80,9 +82,13 @@ internal sealed class BuiltInAgent(
         }
     }
 
+    /// <summary><c>builtin@&lt;host&gt;#&lt;data folder hash&gt;</c>: stable across restarts, distinct for two nodes on one host.</summary>
+    internal static string DefaultName(DataDirectory data) =>
+        $"builtin@{Environment.MachineName}#{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(data.Root)))[..6]}";
+
     private async Task<RunnerRef> RegisterAsync(BuiltInAgentOptions settings, CancellationToken ct)
     {
-        var name = settings.Name ?? $"builtin@{Environment.MachineName}";
+        var name = settings.Name ?? DefaultName(data);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<BuildDb>();
         var runner = await db.Set<Runner>().FirstOrDefaultAsync(r => r.Name == name, ct);

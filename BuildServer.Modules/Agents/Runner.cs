@@ -30,7 +30,7 @@ public sealed class BuiltInAgentOptions
     /// <summary>Concurrent jobs; 0 turns the built-in agent off (remote agents only).</summary>
     public int Slots { get; set; } = 4;
 
-    /// <summary>Stable per server node; defaults to <c>builtin@&lt;host name&gt;</c>.</summary>
+    /// <summary>Must be stable per server node and unique among nodes; defaults to <c>builtin@&lt;host&gt;#&lt;hash of the data folder&gt;</c>.</summary>
     public string? Name { get; set; }
 
     // An array, not a list: the configuration binder replaces arrays but appends to lists.

@@ -53,6 +53,12 @@ internal sealed class RunViews(BuildDb db)
         return ToView(job, events.ToLookup(e => e.AttemptId));
     }
 
+    public async Task<AttemptView?> AttemptAsync(long id, CancellationToken ct)
+    {
+        var jobId = await db.Set<JobAttempt>().Where(a => a.Id == id).Select(a => (long?)a.JobId).FirstOrDefaultAsync(ct);
+        return jobId is null ? null : (await JobAsync(jobId.Value, ct))?.Attempts.Single(a => a.Id == id);
+    }
+
     public async Task<IReadOnlyList<RunSummary>> RunsAsync(long? projectId, Status? status, long? before, int limit, CancellationToken ct)
     {
         var query = db.Set<Run>().AsNoTracking();

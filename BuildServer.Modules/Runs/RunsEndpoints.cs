@@ -30,6 +30,7 @@ internal static class RunsEndpoints
         jobs.MapGet("/{id:long}", GetJob);
         jobs.MapGet("/{id:long}/log", LogEndpoints.JobLog);
 
+        endpoints.MapApi("/attempts", "Runs").MapGet("/{id:long}", GetAttempt);
         endpoints.MapApi("/steps", "Runs").MapGet("/{id:long}/log", LogEndpoints.StepLog);
     }
 
@@ -105,6 +106,9 @@ internal static class RunsEndpoints
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetJob(long id, RunViews views, CancellationToken ct) =>
         await views.JobAsync(id, ct) is { } job ? TypedResults.Ok(job) : Problems.NotFound("Job", id);
+
+    private static async Task<Results<Ok<AttemptView>, ProblemHttpResult>> GetAttempt(long id, RunViews views, CancellationToken ct) =>
+        await views.AttemptAsync(id, ct) is { } attempt ? TypedResults.Ok(attempt) : Problems.NotFound("Attempt", id);
 
     private static async Task<Results<Ok<RunView>, ProblemHttpResult>> Cancel(
         long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct)

@@ -117,6 +117,7 @@ public sealed class BadInputTests(Db db)
 
     [TestCase("runs/999999", TestName = "Get_UnknownRun_Returns404")]
     [TestCase("jobs/999999", TestName = "Get_UnknownJob_Returns404")]
+    [TestCase("attempts/999999", TestName = "Get_UnknownAttempt_Returns404")]
     [TestCase("steps/999999/log", TestName = "Get_UnknownStepLog_Returns404")]
     [TestCase("jobs/999999/log", TestName = "Get_UnknownJobLog_Returns404")]
     [TestCase("projects/nope", TestName = "Get_UnknownProject_Returns404")]

@@ -113,6 +113,8 @@ public sealed class RunLifecycleTests(Db db)
             Assert.That(ApiClient.Status(ApiClient.Job(run, "lint")), Is.EqualTo("succeeded"));
             Assert.That(ApiClient.Job(run, "test")["attempts"]!.AsArray(), Is.Empty);
         });
+        var fromAttempts = await ApiClient.ExpectAsync(await _api.Http.GetAsync($"attempts/{attempt["id"]}"), System.Net.HttpStatusCode.OK);
+        Assert.That(fromAttempts["events"]!.AsArray().Select(e => e!["kind"]!.GetValue<string>()), Is.EqualTo(new[] { "queued", "assigned", "started", "failed" }));
         var log = ApiClient.Lines(await _api.JobLogAsync(build["id"]!.GetValue<long>()));
         Assert.That(log, Does.Contain("compiling").And.Not.Contain("never"));
     }
