@@ -67,9 +67,7 @@ internal sealed class ShellExecution : IExecution
             StandardErrorEncoding = Encoding.UTF8,
             UseShellExecute = false,
         };
-        // stderr joins stdout in one pipe so that a step's lines keep the order it wrote them in; the outer
-        // bash only sets that up and execs the step's shell in its place.
-        foreach (var arg in new[] { "bash", "--noprofile", "--norc", "-c", "exec bash --noprofile --norc -eo pipefail \"$0\" 2>&1", script })
+        foreach (var arg in new[] { "bash", "--noprofile", "--norc", "-eo", "pipefail", script })
         {
             info.ArgumentList.Add(arg);
         }
@@ -83,6 +81,9 @@ internal sealed class ShellExecution : IExecution
         foreach (var (k, v) in _request.Env) info.Environment[k] = v;
         foreach (var (k, v) in step.Env) info.Environment[k] = v;
         info.Environment["GITHUB_WORKSPACE"] = info.Environment["BUILDSERVER_WORKSPACE"] = Workspace;
+        // stderr joins stdout in one pipe so that a step's lines keep the order it wrote them in: bash sources
+        // BASH_ENV before the script (line numbers unchanged), and the preamble unsets it for nested shells.
+        info.Environment["BASH_ENV"] = _executor.StderrToStdoutPreamble;
         info.Environment[ShellExecutor.AttemptMarker] = _request.AttemptId.ToString();
         info.Environment[ShellExecutor.WorkRootMarker] = _executor.WorkRoot;
         return info;

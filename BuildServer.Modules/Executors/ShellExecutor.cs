@@ -20,6 +20,16 @@ internal sealed class ShellExecutor(DataDirectory data, IOptions<ShellExecutorOp
 
     internal string WorkRoot => data.Folder("work");
 
+    /// <summary>Sourced by each step's bash before its script; see <see cref="ShellExecution"/>.</summary>
+    internal string StderrToStdoutPreamble => _preamble.Value;
+
+    private readonly Lazy<string> _preamble = new(() =>
+    {
+        var path = Path.Combine(data.Folder("work"), ".stderr-to-stdout.sh");
+        File.WriteAllText(path, "exec 2>&1; unset BASH_ENV\n");
+        return path;
+    });
+
     public Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken)
     {
         var root = Path.Combine(WorkRoot, request.AttemptId.ToString());

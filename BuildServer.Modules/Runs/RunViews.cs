@@ -33,10 +33,13 @@ internal sealed class RunViews(BuildDb db)
         var run = await db.Set<Run>().AsNoTracking().AsSplitQuery()
             .Include(r => r.Jobs).ThenInclude(j => j.Attempts).ThenInclude(a => a.Steps)
             .FirstOrDefaultAsync(r => r.Id == id, ct);
-        return run is null ? null : new RunView(run.Id, run.ProjectId, run.Number, run.Name, run.Status, run.Ref, run.Sha,
-            run.TriggeredBy, run.CreatedAt, run.StartedAt, run.FinishedAt, run.CancelRequestedAt,
-            run.Jobs.OrderBy(j => j.Id).Select(j => ToView(j, null)).ToList());
+        return run is null ? null : ToView(run);
     }
+
+    /// <summary>The view of a run whose jobs, attempts and steps are loaded (or were just created).</summary>
+    internal static RunView ToView(Run run) => new(run.Id, run.ProjectId, run.Number, run.Name, run.Status, run.Ref, run.Sha,
+        run.TriggeredBy, run.CreatedAt, run.StartedAt, run.FinishedAt, run.CancelRequestedAt,
+        run.Jobs.OrderBy(j => j.Id).Select(j => ToView(j, null)).ToList());
 
     public async Task<JobView?> JobAsync(long id, CancellationToken ct)
     {

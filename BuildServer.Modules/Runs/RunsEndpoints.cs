@@ -35,7 +35,7 @@ internal static class RunsEndpoints
     }
 
     private static async Task<Results<Created<RunView>, ValidationProblem, ProblemHttpResult>> Trigger(
-        string project, TriggerRunRequest request, IProjectDirectory directory, IRunTrigger trigger, RunViews views,
+        string project, TriggerRunRequest request, IProjectDirectory directory, IRunTrigger trigger,
         ClaimsPrincipal user, CancellationToken ct)
     {
         var found = await directory.FindAsync(project, ct);
@@ -54,11 +54,11 @@ internal static class RunsEndpoints
         }
         var result = await trigger.TriggerAsync(
             new TriggerRequest(found, yaml, request.Ref, request.Sha, request.Inputs, user.Identity?.Name ?? "api"), ct);
-        if (result.RunId is not { } runId)
+        if (result.Run is not { } run)
         {
             return PipelineProblem(result.Errors);
         }
-        return TypedResults.Created($"/api/v1/runs/{runId}", await views.RunAsync(runId, ct));
+        return TypedResults.Created($"/api/v1/runs/{run.Id}", run);
     }
 
     private static (string? Text, ValidationProblem? Problem) ReadPipelineFile(ProjectInfo project)

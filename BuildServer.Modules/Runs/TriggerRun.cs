@@ -10,8 +10,8 @@ namespace BuildServer.Modules.Runs;
 
 public sealed record TriggerRequest(ProjectInfo Project, string PipelineYaml, string? Ref, string? Sha, IReadOnlyDictionary<string, string>? Inputs, string TriggeredBy);
 
-/// <summary>Either the new run's id or the pipeline's errors; nothing is stored when there are errors.</summary>
-public sealed record TriggerResult(long? RunId, IReadOnlyList<PipelineError> Errors);
+/// <summary>Either the new run (as stored at creation) or the pipeline's errors; nothing is stored when there are errors.</summary>
+public sealed record TriggerResult(RunView? Run, IReadOnlyList<PipelineError> Errors);
 
 /// <summary>The Runs module's contract for whatever starts runs (the API now; webhooks and cron later).</summary>
 public interface IRunTrigger
@@ -34,9 +34,9 @@ internal sealed class TriggerRun(BuildDb db, IPipelineParser parser, IDispatchSi
         {
             try
             {
-                var runId = await CreateAsync(request, parsed.Pipeline!, ct);
+                var run = await CreateAsync(request, parsed.Pipeline!, ct);
                 dispatch.Notify();
-                return new TriggerResult(runId, []);
+                return new TriggerResult(run, []);
             }
             catch (DbUpdateException) when (attempt < NumberConflictRetries)
             {
@@ -47,7 +47,7 @@ internal sealed class TriggerRun(BuildDb db, IPipelineParser parser, IDispatchSi
     }
 
     /// <summary>One transaction: the run, all its jobs, and the first attempt of each job without needs.</summary>
-    private async Task<long> CreateAsync(TriggerRequest request, PipelineDefinition pipeline, CancellationToken ct)
+    private async Task<RunView> CreateAsync(TriggerRequest request, PipelineDefinition pipeline, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -92,7 +92,7 @@ internal sealed class TriggerRun(BuildDb db, IPipelineParser parser, IDispatchSi
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
-        return run.Id;
+        return RunViews.ToView(run);
     }
 
     private static JobSpec ToSpec(PipelineDefinition pipeline, JobDefinition job)
