@@ -53,6 +53,7 @@ public sealed class CliTests
 
         Assert.That(code, Is.Zero, output);
         Assert.That(output, Does.Contain("Applied"));
+        Assert.That(output, Does.Not.Contain(" ERR]"), "a fresh database migrates without error lines in the log");
     }
 
     [Test]
