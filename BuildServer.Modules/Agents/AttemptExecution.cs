@@ -25,26 +25,26 @@ internal sealed class AttemptExecution(
         {
             await using var scope = scopes.CreateAsyncScope();
             var lifecycle = scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>();
-            if (!await lifecycle.StartAttemptAsync(claim.AttemptId, stoppingToken))
+            // A cancel that landed between the claim and Watch() found no one to tell: ask once.
+            if (await lifecycle.IsCancelRequestedAsync(claim.RunId, stoppingToken))
             {
-                // Its run was cancelled between the claim and now (or the attempt is no longer ours).
-                await lifecycle.CompleteAttemptAsync(claim.AttemptId, new AttemptOutcome(Status.Cancelled, null, "the run was cancelled"), CancellationToken.None);
+                await lifecycle.CompleteAttemptAsync(claim.AttemptId, new AttemptOutcome(Status.Cancelled, null, "the run was cancelled"), null, CancellationToken.None);
                 return;
             }
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancelled, stoppingToken);
-            var outcome = await RunStepsAsync(lifecycle, runner, claim, stop.Token);
+            var (outcome, lastStep) = await RunStepsAsync(lifecycle, runner, claim, stop.Token);
             if (stoppingToken.IsCancellationRequested && !cancelled.IsCancellationRequested)
             {
                 outcome = new AttemptOutcome(Status.Lost, null, "the server stopped while the attempt was running");
             }
-            await lifecycle.CompleteAttemptAsync(claim.AttemptId, outcome, CancellationToken.None);
+            await lifecycle.CompleteAttemptAsync(claim.AttemptId, outcome, lastStep, CancellationToken.None);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
             logger.LogError(e, "Attempt {AttemptId} failed in the agent", claim.AttemptId);
             await using var scope = scopes.CreateAsyncScope();
             await scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>().CompleteAttemptAsync(claim.AttemptId,
-                new AttemptOutcome(Status.Failed, null, "agent error: " + e.Message), CancellationToken.None);
+                new AttemptOutcome(Status.Failed, null, "agent error: " + e.Message), null, CancellationToken.None);
         }
         finally
         {
@@ -52,25 +52,30 @@ internal sealed class AttemptExecution(
         }
     }
 
-    private async Task<AttemptOutcome> RunStepsAsync(IAttemptLifecycle lifecycle, RunnerRef runner, ClaimedAttempt claim, CancellationToken stop)
+    /// <summary>Runs the steps in order until one fails or the attempt is stopped. Each step's end is written
+    /// when the next step starts; the last one's goes with the attempt's completion (one write fewer per job).</summary>
+    private async Task<(AttemptOutcome Outcome, StepReport? LastStep)> RunStepsAsync(
+        IAttemptLifecycle lifecycle, RunnerRef runner, ClaimedAttempt claim, CancellationToken stop)
     {
         await using var log = logs.OpenWriter(claim.RunId, claim.AttemptId);
         var sink = new LogSink(log, time);
         await using var execution = await executor.PrepareAsync(new ExecutionRequest(claim.AttemptId, JobEnvironment(runner, claim)), stop);
-        AttemptOutcome? failure = null;
+        StepReport? previous = null;
         for (var i = 0; i < claim.Spec.Steps.Count; i++)
         {
-            var spec = claim.Spec.Steps[i];
-            var stepId = claim.StepIds[i];
-            if (failure is not null || stop.IsCancellationRequested)
+            if (stop.IsCancellationRequested)
             {
-                failure ??= new AttemptOutcome(Status.Cancelled, null, "cancelled before step " + (i + 1));
-                await lifecycle.FinishStepAsync(stepId, new AttemptOutcome(failure.Status == Status.Cancelled ? Status.Cancelled : Status.Skipped), log.Position, CancellationToken.None);
-                continue;
+                return (new AttemptOutcome(Status.Cancelled, null, "cancelled before step " + (i + 1)), previous);
             }
-            await lifecycle.StartStepAsync(stepId, log.Position, CancellationToken.None);
+            var spec = claim.Spec.Steps[i];
+            if (previous is not null)
+            {
+                await lifecycle.FinishStepAsync(previous.StepId, previous.Outcome, previous.LogEnd, CancellationToken.None);
+            }
+            await lifecycle.StartStepAsync(claim.StepIds[i], log.Position, CancellationToken.None);
             var result = await execution.RunStepAsync(new ExecutionStep(i, spec.Name, spec.Run, spec.Env), sink, stop);
             var status = result.Cancelled ? Status.Cancelled : result.ExitCode == 0 ? Status.Succeeded : Status.Failed;
+            AttemptOutcome? failure = null;
             if (status != Status.Succeeded)
             {
                 var reason = result.Cancelled ? $"cancelled during step '{spec.Name}'" : $"step '{spec.Name}' exited with code {result.ExitCode}";
@@ -78,9 +83,13 @@ internal sealed class AttemptExecution(
                 failure = new AttemptOutcome(status, result.ExitCode, reason);
             }
             await log.FlushAsync(CancellationToken.None);
-            await lifecycle.FinishStepAsync(stepId, new AttemptOutcome(status, result.ExitCode), log.Position, CancellationToken.None);
+            previous = new StepReport(claim.StepIds[i], new AttemptOutcome(status, result.ExitCode), log.Position);
+            if (failure is not null)
+            {
+                return (failure, previous);
+            }
         }
-        return failure ?? new AttemptOutcome(Status.Succeeded, 0);
+        return (new AttemptOutcome(Status.Succeeded, 0), previous);
     }
 
     /// <summary>The default environment of every step (GitHub-compatible names beside our own), under the pipeline's env.</summary>

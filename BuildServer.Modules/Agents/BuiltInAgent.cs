@@ -61,7 +61,7 @@ internal sealed class BuiltInAgent(
                 ClaimedAttempt? claim;
                 await using (var scope = scopes.CreateAsyncScope())
                 {
-                    claim = await scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>().TryClaimAsync(runner, stoppingToken);
+                    claim = await scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>().TryClaimAsync(runner, start: true, stoppingToken);
                 }
                 if (claim is null)
                 {

@@ -14,6 +14,7 @@ public sealed class DatabaseMigrator(IServiceScopeFactory scopes, DatabaseOption
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<BuildDb>();
+        await EnableWalAsync(db, cancellationToken);
         // Creating the history table first spares a fresh PostgreSQL database EF's failing (and logged as an
         // error) read of a history table that does not exist yet.
         await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
@@ -26,6 +27,21 @@ public sealed class DatabaseMigrator(IServiceScopeFactory scopes, DatabaseOption
         }
         return pending;
     }
+
+    /// <summary>WAL lets readers (the API, log followers) run beside the one writer; it is stored in the file.</summary>
+    public async Task EnableWalAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        await EnableWalAsync(scope.ServiceProvider.GetRequiredService<BuildDb>(), cancellationToken);
+    }
+
+    private async Task EnableWalAsync(BuildDb db, CancellationToken cancellationToken)
+    {
+        if (options.Provider == DatabaseProvider.Sqlite)
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+    }
 }
 
 /// <summary>Runs first among the hosted services so that every later one finds the schema in place.</summary>
@@ -36,6 +52,10 @@ internal sealed class MigrateOnStart(DatabaseMigrator migrator, DatabaseOptions 
         if (options.MigrateOnStart)
         {
             await migrator.MigrateAsync(cancellationToken);
+        }
+        else
+        {
+            await migrator.EnableWalAsync(cancellationToken);
         }
     }
 

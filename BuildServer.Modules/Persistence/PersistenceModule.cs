@@ -26,6 +26,7 @@ internal sealed class PersistenceModule : IModule
                 services.AddDbContextPool<BuildDb, PostgresBuildDb>(b => ConfigurePostgres(b, pg));
                 break;
         }
+        services.AddSingleton<WriteGate>();
         services.AddSingleton<DatabaseMigrator>();
         services.AddHostedService<MigrateOnStart>();
     }

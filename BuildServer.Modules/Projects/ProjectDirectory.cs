@@ -1,5 +1,6 @@
 using BuildServer.Modules.Persistence;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
 
 namespace BuildServer.Modules.Projects;
 
@@ -12,9 +13,27 @@ public interface IProjectDirectory
     Task<ProjectInfo?> FindAsync(string idOrName, CancellationToken cancellationToken);
 }
 
-internal sealed class ProjectDirectory(BuildDb db) : IProjectDirectory
+/// <summary>Lookups are cached briefly: every trigger and every claim asks, and projects rarely change
+/// (a project cannot be renamed or deleted yet; when it can, the change must evict its entries).</summary>
+internal sealed class ProjectDirectory(BuildDb db, IMemoryCache cache) : IProjectDirectory
 {
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+
     public async Task<ProjectInfo?> FindAsync(string idOrName, CancellationToken cancellationToken)
+    {
+        if (cache.TryGetValue(("project", idOrName), out ProjectInfo? cached))
+        {
+            return cached;
+        }
+        var found = await LoadAsync(idOrName, cancellationToken);
+        if (found is not null)
+        {
+            cache.Set(("project", idOrName), found, CacheFor);
+        }
+        return found;
+    }
+
+    private async Task<ProjectInfo?> LoadAsync(string idOrName, CancellationToken cancellationToken)
     {
         var query = db.Set<Project>().AsNoTracking();
         query = long.TryParse(idOrName, out var id) ? query.Where(p => p.Id == id) : query.Where(p => p.Name == idOrName);

@@ -10,8 +10,11 @@ internal sealed class ProjectsModule : IModule
 {
     public string Name => "Projects";
 
-    public void ConfigureServices(IServiceCollection services, IConfiguration configuration) =>
+    public void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddMemoryCache();
         services.AddScoped<IProjectDirectory, ProjectDirectory>();
+    }
 
     public void ConfigureModel(ModelBuilder model) => Project.Configure(model);
 

@@ -9,6 +9,7 @@ namespace BuildServer.Modules.Runs;
 
 internal sealed class AttemptLifecycle(
     BuildDb db,
+    WriteGate writes,
     IProjectDirectory projects,
     IDispatchSignal dispatch,
     TimeProvider time,
@@ -17,41 +18,76 @@ internal sealed class AttemptLifecycle(
 {
     private const int ClaimWindow = 64;
 
-    public async Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, CancellationToken ct)
+    public async Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, bool start, CancellationToken ct)
     {
         var candidates = await db.Set<JobAttempt>().AsNoTracking()
             .Where(a => a.Status == Status.Queued)
             .OrderBy(a => a.Id)
-            .Select(a => new { a.Id, a.Job!.RunsOn })
+            .Select(a => new Candidate(a.Id, a.JobId, a.RunId, a.Job!.RunsOn))
             .Take(ClaimWindow)
             .ToListAsync(ct);
         foreach (var candidate in candidates.Where(c => c.RunsOn.All(runner.Labels.Contains)))
         {
-            var now = time.GetUtcNow();
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var claimed = await db.Set<JobAttempt>()
-                .Where(a => a.Id == candidate.Id && a.Status == Status.Queued)
-                .ExecuteUpdateAsync(s => s
-                    .SetProperty(a => a.Status, Status.Running)
-                    .SetProperty(a => a.RunnerId, runner.Id)
-                    .SetProperty(a => a.AssignedAt, now)
-                    .SetProperty(a => a.LeaseExpiresAt, now + options.Value.Lease), ct);
-            if (claimed == 0)
+            if (await TryClaimOneAsync(runner, candidate, start, ct))
             {
-                continue; // another runner (or a cancel) took it first
+                return await LoadClaimAsync(candidate.Id, ct);
             }
-            db.Add(new AttemptEvent
-            {
-                AttemptId = candidate.Id, At = now, Kind = "assigned", From = Status.Queued, To = Status.Running,
-                Reason = $"claimed by runner '{runner.Name}'", Actor = "runner:" + runner.Id,
-            });
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-            db.ChangeTracker.Clear();
-            return await LoadClaimAsync(candidate.Id, ct);
+            // another runner (or a cancel) took it first: try the next one
         }
         return null;
     }
+
+    private sealed record Candidate(long Id, long JobId, long RunId, List<string> RunsOn);
+
+    /// <summary>The atomic conditional update that makes a claim exactly-once, with its events; with
+    /// <paramref name="start"/>, the attempt, its job and its run are marked started in the same transaction.</summary>
+    private async Task<bool> TryClaimOneAsync(RunnerRef runner, Candidate candidate, bool start, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var actor = "runner:" + runner.Id;
+        await using var gate = await writes.EnterAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var claimed = await db.Set<JobAttempt>()
+            .Where(a => a.Id == candidate.Id && a.Status == Status.Queued)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(a => a.Status, Status.Running)
+                .SetProperty(a => a.RunnerId, runner.Id)
+                .SetProperty(a => a.AssignedAt, now)
+                .SetProperty(a => a.StartedAt, a => start ? now : a.StartedAt)
+                .SetProperty(a => a.LeaseExpiresAt, now + options.Value.Lease), ct);
+        if (claimed == 0)
+        {
+            return false;
+        }
+        db.Add(new AttemptEvent
+        {
+            AttemptId = candidate.Id, At = now, Kind = "assigned", From = Status.Queued, To = Status.Running,
+            Reason = $"claimed by runner '{runner.Name}'", Actor = actor,
+        });
+        if (start)
+        {
+            await MarkStartedAsync(candidate.JobId, candidate.RunId, now, ct);
+            db.Add(new AttemptEvent { AttemptId = candidate.Id, At = now, Kind = "started", From = Status.Running, To = Status.Running, Actor = actor });
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        db.ChangeTracker.Clear();
+        return true;
+    }
+
+    /// <summary>The job runs from now, and so does its run if it had not started yet.</summary>
+    private async Task MarkStartedAsync(long jobId, long runId, DateTimeOffset now, CancellationToken ct)
+    {
+        await db.Set<Job>().Where(j => j.Id == jobId)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, Status.Running)
+                .SetProperty(j => j.StartedAt, j => j.StartedAt ?? now), ct);
+        await db.Set<Run>().Where(r => r.Id == runId && (r.Status == Status.Queued || r.Status == Status.Pending))
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, Status.Running)
+                .SetProperty(r => r.StartedAt, r => r.StartedAt ?? now), ct);
+    }
+
+    public Task<bool> IsCancelRequestedAsync(long runId, CancellationToken ct) =>
+        db.Set<Run>().AnyAsync(r => r.Id == runId && r.CancelRequestedAt != null, ct);
 
     private async Task<ClaimedAttempt> LoadClaimAsync(long attemptId, CancellationToken ct)
     {
@@ -71,27 +107,31 @@ internal sealed class AttemptLifecycle(
     public async Task<bool> StartAttemptAsync(long attemptId, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var attempt = await db.Set<JobAttempt>().Include(a => a.Job).Include(a => a.Run).FirstAsync(a => a.Id == attemptId, ct);
-        if (attempt.Status != Status.Running || attempt.StartedAt is not null || attempt.Run!.CancelRequestedAt is not null)
+        await using var gate = await writes.EnterAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var attempt = await db.Set<JobAttempt>().AsNoTracking()
+            .Where(a => a.Id == attemptId)
+            .Select(a => new { a.JobId, a.RunId, a.RunnerId, a.Run!.CancelRequestedAt })
+            .FirstOrDefaultAsync(ct);
+        var started = attempt is not null && attempt.CancelRequestedAt is null && await db.Set<JobAttempt>()
+            .Where(a => a.Id == attemptId && a.Status == Status.Running && a.StartedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.StartedAt, now), ct) == 1;
+        if (!started)
         {
             return false;
         }
-        attempt.StartedAt = now;
-        attempt.Job!.Status = Status.Running;
-        attempt.Job.StartedAt ??= now;
-        if (attempt.Run.Status is Status.Queued or Status.Pending)
-        {
-            attempt.Run.Status = Status.Running;
-            attempt.Run.StartedAt ??= now;
-        }
-        AttemptFactory.Event(db, attempt, now, "started", Status.Running, Status.Running, null, "runner:" + attempt.RunnerId);
-        await SaveAsync(ct);
+        await MarkStartedAsync(attempt!.JobId, attempt.RunId, now, ct);
+        db.Add(new AttemptEvent { AttemptId = attemptId, At = now, Kind = "started", From = Status.Running, To = Status.Running, Actor = "runner:" + attempt.RunnerId });
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        db.ChangeTracker.Clear();
         return true;
     }
 
     public async Task StartStepAsync(long stepId, long logStart, CancellationToken ct)
     {
         var now = time.GetUtcNow();
+        await using var gate = await writes.EnterAsync(ct);
         await db.Set<Step>().Where(s => s.Id == stepId && s.Status == Status.Pending)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, Status.Running)
                 .SetProperty(x => x.StartedAt, now).SetProperty(x => x.LogStart, logStart), ct);
@@ -99,7 +139,12 @@ internal sealed class AttemptLifecycle(
 
     public async Task FinishStepAsync(long stepId, AttemptOutcome outcome, long logEnd, CancellationToken ct)
     {
-        var now = time.GetUtcNow();
+        await using var gate = await writes.EnterAsync(ct);
+        await FinishStepCoreAsync(stepId, outcome, logEnd, time.GetUtcNow(), ct);
+    }
+
+    private async Task FinishStepCoreAsync(long stepId, AttemptOutcome outcome, long logEnd, DateTimeOffset now, CancellationToken ct)
+    {
         // A step that never started (skipped, cancelled before its turn) gets its log position too, so its log reads empty.
         await db.Set<Step>().Where(s => s.Id == stepId && (s.Status == Status.Pending || s.Status == Status.Running))
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, outcome.Status)
@@ -108,7 +153,7 @@ internal sealed class AttemptLifecycle(
                 .SetProperty(x => x.LogEnd, logEnd), ct);
     }
 
-    public async Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, CancellationToken ct)
+    public async Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, StepReport? lastStep, CancellationToken ct)
     {
         var runId = await db.Set<JobAttempt>().Where(a => a.Id == attemptId).Select(a => (long?)a.RunId).FirstOrDefaultAsync(ct);
         if (runId is null)
@@ -124,6 +169,7 @@ internal sealed class AttemptLifecycle(
                 return false; // finished already, or superseded: a late report changes nothing
             }
             var now = time.GetUtcNow();
+            await FinishStepsAsync(attemptId, outcome, lastStep, now, ct);
             Finish(attempt, outcome, now, "runner:" + attempt.RunnerId);
             queued = RunProgress.Advance(db, run, now, "server");
             return true;
@@ -133,6 +179,24 @@ internal sealed class AttemptLifecycle(
             dispatch.Notify();
         }
         return applied;
+    }
+
+    /// <summary>Writes the last step's report; steps that never ran are skipped (cancelled with the attempt),
+    /// a step still marked running was interrupted and is cancelled.</summary>
+    private async Task FinishStepsAsync(long attemptId, AttemptOutcome outcome, StepReport? lastStep, DateTimeOffset now, CancellationToken ct)
+    {
+        if (lastStep is not null)
+        {
+            await FinishStepCoreAsync(lastStep.StepId, lastStep.Outcome, lastStep.LogEnd, now, ct);
+        }
+        var logEnd = lastStep?.LogEnd;
+        var never = outcome.Status == Status.Cancelled ? Status.Cancelled : Status.Skipped;
+        await db.Set<Step>().Where(s => s.AttemptId == attemptId && (s.Status == Status.Pending || s.Status == Status.Running))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(x => x.Status, x => x.Status == Status.Running ? Status.Cancelled : never)
+                .SetProperty(x => x.FinishedAt, now)
+                .SetProperty(x => x.LogStart, x => x.Status == Status.Pending && logEnd != null ? logEnd.Value : x.LogStart)
+                .SetProperty(x => x.LogEnd, x => logEnd ?? x.LogEnd), ct);
     }
 
     /// <summary>Finishes an attempt and derives its job: a lost attempt with attempts left is retried.</summary>
@@ -163,7 +227,7 @@ internal sealed class AttemptLifecycle(
         foreach (var id in stranded)
         {
             logger.LogWarning("Attempt {AttemptId} was running on runner {RunnerId}: {Reason}", id, runnerId, reason);
-            await CompleteAttemptAsync(id, new AttemptOutcome(Status.Lost, null, reason), ct);
+            await CompleteAttemptAsync(id, new AttemptOutcome(Status.Lost, null, reason), null, ct);
         }
         return stranded.Count;
     }
@@ -171,6 +235,7 @@ internal sealed class AttemptLifecycle(
     /// <summary>Runs <paramref name="change"/> on the run, loaded under its row lock, and commits if it returns true.</summary>
     internal async Task<bool> InRunTransactionAsync(long runId, Func<Run, Task<bool>> change, CancellationToken ct)
     {
+        await using var gate = await writes.EnterAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await RunProgress.LockRunAsync(db, runId, ct);
         var run = await RunProgress.LoadAsync(db, runId, ct);

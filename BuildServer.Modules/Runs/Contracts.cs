@@ -24,6 +24,9 @@ public sealed record ClaimedAttempt(
 
 public sealed record AttemptOutcome(Status Status, int? ExitCode = null, string? Reason = null);
 
+/// <summary>How one step ended, and where its output ends in the attempt's log.</summary>
+public sealed record StepReport(long StepId, AttemptOutcome Outcome, long LogEnd);
+
 /// <summary>
 /// The Runs module's contract for agents: claim an attempt, report its progress, finish it.
 /// Every call is idempotent and guarded: a report for an attempt that has already finished (or was
@@ -32,11 +35,16 @@ public sealed record AttemptOutcome(Status Status, int? ExitCode = null, string?
 public interface IAttemptLifecycle
 {
     /// <summary>Claims the oldest queued attempt whose runs-on labels the runner has, by an atomic
-    /// conditional update; null when there is none.</summary>
-    Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, CancellationToken cancellationToken);
+    /// conditional update; null when there is none. With <paramref name="start"/> the same transaction also
+    /// marks it started (a runner that starts at once saves a round of writes); else call
+    /// <see cref="StartAttemptAsync"/> when it starts.</summary>
+    Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, bool start, CancellationToken cancellationToken);
 
     /// <summary>Marks the attempt started; false when it must not run (finished or its run is being cancelled).</summary>
     Task<bool> StartAttemptAsync(long attemptId, CancellationToken cancellationToken);
+
+    /// <summary>True once someone asked to cancel the run.</summary>
+    Task<bool> IsCancelRequestedAsync(long runId, CancellationToken cancellationToken);
 
     Task StartStepAsync(long stepId, long logStart, CancellationToken cancellationToken);
 
@@ -44,8 +52,10 @@ public interface IAttemptLifecycle
 
     /// <summary>Finishes the attempt, derives its job's status, admits or skips dependent jobs, and finishes
     /// the run when every job has. A <see cref="Status.Lost"/> attempt is retried as a new attempt while the
-    /// job has attempts left.</summary>
-    Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, CancellationToken cancellationToken);
+    /// job has attempts left. <paramref name="lastStep"/> (the step that ended last, not yet reported) is
+    /// written in the same transaction; steps that never ran become skipped (cancelled, if the attempt was),
+    /// and a step still marked running becomes cancelled.</summary>
+    Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, StepReport? lastStep, CancellationToken cancellationToken);
 
     /// <summary>Declares lost every attempt the runner was running (the runner restarted or died).</summary>
     Task<int> RecoverRunnerAsync(long runnerId, string reason, CancellationToken cancellationToken);

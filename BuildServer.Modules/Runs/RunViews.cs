@@ -68,7 +68,7 @@ internal sealed class RunViews(BuildDb db)
         if (projectId is { } p) query = query.Where(r => r.ProjectId == p);
         if (status is { } s) query = query.Where(r => r.Status == s);
         if (before is { } b) query = query.Where(r => r.Id < b);
-        return await query.OrderByDescending(r => r.Id).Take(Math.Clamp(limit, 1, 500))
+        return await query.OrderByDescending(r => r.Id).Take(limit)
             .Select(r => new RunSummary(r.Id, r.ProjectId, r.Number, r.Name, r.Status, r.Ref, r.Sha, r.TriggeredBy, r.CreatedAt, r.StartedAt, r.FinishedAt))
             .ToListAsync(ct);
     }
@@ -77,7 +77,7 @@ internal sealed class RunViews(BuildDb db)
     public Task<Logs.LogRange?> StepLogAsync(long stepId, CancellationToken ct) =>
         db.Set<Step>().AsNoTracking().Where(s => s.Id == stepId)
             .Select(s => new Logs.LogRange(s.Attempt!.RunId, s.AttemptId, s.LogStart,
-                s.Status == Status.Pending ? s.LogStart : s.LogEnd))
+                s.StartedAt == null ? s.LogStart : s.LogEnd)) // a step that never ran has an empty log
             .FirstOrDefaultAsync(ct);
 
     public async Task<Logs.LogRange?> JobLogAsync(long jobId, int? attemptNumber, CancellationToken ct)

@@ -89,17 +89,32 @@ internal static class RunsEndpoints
             title: "Invalid pipeline",
             extensions: new Dictionary<string, object?> { ["pipelineErrors"] = errors });
 
-    private static async Task<Results<Ok<IReadOnlyList<RunSummary>>, ProblemHttpResult>> ListForProject(
-        string project, IProjectDirectory directory, RunViews views, Status? status, long? before, int? limit, CancellationToken ct)
+    private static async Task<Results<Ok<IReadOnlyList<RunSummary>>, ValidationProblem, ProblemHttpResult>> ListForProject(
+        string project, IProjectDirectory directory, RunViews views, string? status, long? before, int? limit, CancellationToken ct)
     {
         var found = await directory.FindAsync(project, ct);
-        return found is null
-            ? Problems.NotFound("Project", project)
-            : TypedResults.Ok(await views.RunsAsync(found.Id, status, before, limit ?? 50, ct));
+        if (found is null) return Problems.NotFound("Project", project);
+        return await ListAsync(views, found.Id, status, before, limit, ct);
     }
 
-    private static async Task<Ok<IReadOnlyList<RunSummary>>> List(RunViews views, Status? status, long? before, int? limit, CancellationToken ct) =>
-        TypedResults.Ok(await views.RunsAsync(null, status, before, limit ?? 50, ct));
+    private static Task<Results<Ok<IReadOnlyList<RunSummary>>, ValidationProblem, ProblemHttpResult>> List(
+        RunViews views, string? status, long? before, int? limit, CancellationToken ct) => ListAsync(views, null, status, before, limit, ct);
+
+    private static async Task<Results<Ok<IReadOnlyList<RunSummary>>, ValidationProblem, ProblemHttpResult>> ListAsync(
+        RunViews views, long? projectId, string? status, long? before, int? limit, CancellationToken ct)
+    {
+        Status? filter = null;
+        if (status is not null)
+        {
+            if (!StatusExtensions.TryFromWire(status, out var parsed))
+            {
+                return Problems.Field("status", $"Unknown status '{status}'; the statuses are: {StatusExtensions.WireWords}.");
+            }
+            filter = parsed;
+        }
+        if (limit is < 1 or > 500) return Problems.Field("limit", "The limit must be between 1 and 500.");
+        return TypedResults.Ok(await views.RunsAsync(projectId, filter, before, limit ?? 50, ct));
+    }
 
     private static async Task<Results<Ok<RunView>, ProblemHttpResult>> Get(long id, RunViews views, CancellationToken ct) =>
         await views.RunAsync(id, ct) is { } run ? TypedResults.Ok(run) : Problems.NotFound("Run", id);

@@ -31,9 +31,18 @@ public static class StatusExtensions
         _ => status.ToString().ToLowerInvariant(),
     };
 
-    public static Status FromWire(string value) => value switch
+    public static Status FromWire(string value) =>
+        TryFromWire(value, out var status) ? status : throw new FormatException($"'{value}' is not a status.");
+
+    /// <summary>Parses the wire word (<c>queued</c>, <c>timed_out</c>, …); numbers and other spellings are refused.</summary>
+    public static bool TryFromWire(string? value, out Status status)
     {
-        "timed_out" => Status.TimedOut,
-        _ => Enum.Parse<Status>(value, ignoreCase: true),
-    };
+        status = default;
+        var match = Enum.GetValues<Status>().Where(s => s.ToWire() == value).ToList();
+        if (match.Count != 1) return false;
+        status = match[0];
+        return true;
+    }
+
+    public static string WireWords => string.Join(", ", Enum.GetValues<Status>().Select(s => s.ToWire()));
 }

@@ -19,7 +19,7 @@ public interface IRunTrigger
     Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken cancellationToken);
 }
 
-internal sealed class TriggerRun(BuildDb db, IPipelineParser parser, IDispatchSignal dispatch, TimeProvider time) : IRunTrigger
+internal sealed class TriggerRun(BuildDb db, WriteGate writes, IPipelineParser parser, IDispatchSignal dispatch, TimeProvider time) : IRunTrigger
 {
     private const int NumberConflictRetries = 5;
 
@@ -50,6 +50,7 @@ internal sealed class TriggerRun(BuildDb db, IPipelineParser parser, IDispatchSi
     private async Task<RunView> CreateAsync(TriggerRequest request, PipelineDefinition pipeline, CancellationToken ct)
     {
         var now = time.GetUtcNow();
+        await using var gate = await writes.EnterAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var number = 1 + (await db.Set<Run>().Where(r => r.ProjectId == request.Project.Id).MaxAsync(r => (long?)r.Number, ct) ?? 0);
         var run = new Run

@@ -120,6 +120,22 @@ public sealed class RunLifecycleTests(Db db)
     }
 
     [Test]
+    public async Task ListRuns_ByStatus_FiltersWithTheWireWords()
+    {
+        var failed = await _api.TriggerRunAsync("app", "jobs:\n  f:\n    steps: [{run: 'exit 1'}]\n");
+        await _api.WaitForRunAsync(failed);
+
+        var list = await ApiClient.ExpectAsync(await _api.Http.GetAsync("runs?status=failed&limit=500"), System.Net.HttpStatusCode.OK);
+        var none = await ApiClient.ExpectAsync(await _api.Http.GetAsync("projects/app/runs?status=timed_out"), System.Net.HttpStatusCode.OK);
+        var bad = await ApiClient.ExpectAsync(await _api.Http.GetAsync("runs?status=Failed"), System.Net.HttpStatusCode.BadRequest);
+
+        Assert.That(list.AsArray().Select(r => r!["id"]!.GetValue<long>()), Does.Contain(failed));
+        Assert.That(list.AsArray().Select(r => ApiClient.Status(r!)), Is.All.EqualTo("failed"));
+        Assert.That(none.AsArray(), Is.Empty);
+        Assert.That(bad["errors"]!["status"], Is.Not.Null);
+    }
+
+    [Test]
     public async Task Cancel_LongRunningStep_KillsItsProcessGroupWithinTwoSeconds()
     {
         var pidFile = Path.Combine(_server.DataDir, $"pids-{Guid.NewGuid():N}");
