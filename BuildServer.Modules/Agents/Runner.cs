@@ -37,5 +37,5 @@ public sealed class BuiltInAgentOptions
     public string[] Labels { get; set; } = ["self-hosted", "linux", "x64", "builtin"];
 
     /// <summary>How long an idle slot waits for a wake-up before it looks for work anyway (a safety net, not the pickup path).</summary>
-    public TimeSpan IdleRecheck { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan IdleRecheck { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -96,6 +96,13 @@ internal sealed class AttemptEvent
     public required string Actor { get; set; }
 }
 
+/// <summary>The last run number given out per project: numbers come from one atomic upsert, never from MAX()+1.</summary>
+internal sealed class RunCounter
+{
+    public long ProjectId { get; set; }
+    public long LastNumber { get; set; }
+}
+
 internal static class RunsModel
 {
     private static readonly ValueConverter<Status, string> StatusText =
@@ -114,6 +121,12 @@ internal static class RunsModel
             e.Property(r => r.Sha).HasMaxLength(64);
             e.Property(r => r.TriggeredBy).HasMaxLength(200);
             e.HasMany(r => r.Jobs).WithOne(j => j.Run).HasForeignKey(j => j.RunId).OnDelete(DeleteBehavior.Cascade);
+        });
+        model.Entity<RunCounter>(e =>
+        {
+            e.ToTable("run_counters");
+            e.HasKey(c => c.ProjectId);
+            e.Property(c => c.ProjectId).ValueGeneratedNever();
         });
         model.Entity<Job>(e =>
         {

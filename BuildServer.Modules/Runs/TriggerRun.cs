@@ -5,6 +5,7 @@ using BuildServer.Modules.Pipelines;
 using BuildServer.Modules.Projects;
 using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace BuildServer.Modules.Runs;
 
@@ -21,8 +22,6 @@ public interface IRunTrigger
 
 internal sealed class TriggerRun(BuildDb db, WriteGate writes, IPipelineParser parser, IDispatchSignal dispatch, TimeProvider time) : IRunTrigger
 {
-    private const int NumberConflictRetries = 5;
-
     public async Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken ct)
     {
         var parsed = parser.Parse(request.PipelineYaml);
@@ -30,20 +29,9 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IPipelineParser p
         {
             return new TriggerResult(null, parsed.Errors);
         }
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                var run = await CreateAsync(request, parsed.Pipeline!, ct);
-                dispatch.Notify();
-                return new TriggerResult(run, []);
-            }
-            catch (DbUpdateException) when (attempt < NumberConflictRetries)
-            {
-                // Two runs of one project took the same number at once (PostgreSQL); take the next one.
-                db.ChangeTracker.Clear();
-            }
-        }
+        var run = await CreateAsync(request, parsed.Pipeline!, ct);
+        dispatch.Notify();
+        return new TriggerResult(run, []);
     }
 
     /// <summary>One transaction: the run, all its jobs, and the first attempt of each job without needs.</summary>
@@ -52,7 +40,7 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IPipelineParser p
         var now = time.GetUtcNow();
         await using var gate = await writes.EnterAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var number = 1 + (await db.Set<Run>().Where(r => r.ProjectId == request.Project.Id).MaxAsync(r => (long?)r.Number, ct) ?? 0);
+        var number = await NextNumberAsync(request.Project.Id, tx, ct);
         var run = new Run
         {
             ProjectId = request.Project.Id,
@@ -94,6 +82,26 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IPipelineParser p
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
         return RunViews.ToView(run);
+    }
+
+    /// <summary>Takes the project's next run number atomically: concurrent triggers (or server nodes) never
+    /// get the same one; on PostgreSQL they queue on the counter row until the taking transaction ends.</summary>
+    private async Task<long> NextNumberAsync(long projectId, IDbContextTransaction tx, CancellationToken ct)
+    {
+        var connection = db.Database.GetDbConnection();
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx.GetDbTransaction();
+        command.CommandText =
+            """
+            INSERT INTO run_counters ("ProjectId", "LastNumber") VALUES (@project, 1)
+            ON CONFLICT ("ProjectId") DO UPDATE SET "LastNumber" = run_counters."LastNumber" + 1
+            RETURNING "LastNumber"
+            """;
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "project";
+        parameter.Value = projectId;
+        command.Parameters.Add(parameter);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static JobSpec ToSpec(PipelineDefinition pipeline, JobDefinition job)

@@ -120,6 +120,26 @@ public sealed class RunLifecycleTests(Db db)
     }
 
     [Test]
+    public async Task Trigger_ManyAtOnceForOneProject_EachGetsItsOwnNumber()
+    {
+        await _api.CreateProjectAsync("concurrent");
+        const string pipeline = "jobs:\n  t:\n    steps: [{run: 'true'}]\n";
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        {
+            var numbers = new List<long>();
+            for (var i = 0; i < 10; i++)
+            {
+                var run = await ApiClient.ExpectAsync(await _api.TriggerAsync("concurrent", pipeline), System.Net.HttpStatusCode.Created);
+                numbers.Add(run["number"]!.GetValue<long>());
+            }
+            return numbers;
+        }));
+
+        Assert.That(responses.SelectMany(n => n).Order(), Is.EqualTo(Enumerable.Range(1, 80).Select(i => (long)i)));
+    }
+
+    [Test]
     public async Task ListRuns_ByStatus_FiltersWithTheWireWords()
     {
         var failed = await _api.TriggerRunAsync("app", "jobs:\n  f:\n    steps: [{run: 'exit 1'}]\n");

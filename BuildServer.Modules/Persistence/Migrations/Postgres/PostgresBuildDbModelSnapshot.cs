@@ -380,6 +380,19 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                     b.ToTable("runs", (string)null);
                 });
 
+            modelBuilder.Entity("BuildServer.Modules.Runs.RunCounter", b =>
+                {
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("LastNumber")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("ProjectId");
+
+                    b.ToTable("run_counters", (string)null);
+                });
+
             modelBuilder.Entity("BuildServer.Modules.Runs.Step", b =>
                 {
                     b.Property<long>("Id")

@@ -360,6 +360,19 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                     b.ToTable("runs", (string)null);
                 });
 
+            modelBuilder.Entity("BuildServer.Modules.Runs.RunCounter", b =>
+                {
+                    b.Property<long>("ProjectId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastNumber")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ProjectId");
+
+                    b.ToTable("run_counters", (string)null);
+                });
+
             modelBuilder.Entity("BuildServer.Modules.Runs.Step", b =>
                 {
                     b.Property<long>("Id")
