@@ -61,11 +61,11 @@ internal sealed class BuiltInAgent(
                 ClaimedAttempt? claim;
                 await using (var scope = scopes.CreateAsyncScope())
                 {
-                    claim = await scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>().TryClaimAsync(runner, start: true, stoppingToken);
+                    claim = await scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>().TryClaimAsync(runner, stoppingToken);
                 }
                 if (claim is null)
                 {
-                    await pulse.WaitAsync(options.Value.IdleRecheck, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                    await Quietly(pulse.WaitAsync(options.Value.IdleRecheck, time, stoppingToken));
                     continue;
                 }
                 await execution.RunAsync(runner, claim, stoppingToken);
@@ -77,8 +77,22 @@ internal sealed class BuiltInAgent(
             catch (Exception e)
             {
                 logger.LogError(e, "Built-in agent slot {Slot} failed; it retries in a second", slot);
-                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Quietly(Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken));
             }
+        }
+    }
+
+    /// <summary>Waits for a wake-up or a pause to end; its time-out or the host stopping end the wait, not the slot
+    /// (the loop condition sees the stop).</summary>
+    private static async Task Quietly(Task wait)
+    {
+        try
+        {
+            await wait;
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            // nothing to do: look for work again, or leave the loop
         }
     }
 

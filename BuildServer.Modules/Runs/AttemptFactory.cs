@@ -7,12 +7,12 @@ namespace BuildServer.Modules.Runs;
 /// <summary>Creates attempts and their events; the one place that knows what a new attempt looks like.</summary>
 internal static class AttemptFactory
 {
-    public static JobSpec Spec(Job job) => JsonSerializer.Deserialize<JobSpec>(job.SpecJson, JsonDefaults.Options)!;
+    public static JobSpec Spec(string specJson) => JsonSerializer.Deserialize<JobSpec>(specJson, JsonDefaults.Options)!;
 
     /// <summary>Adds the job's next attempt, queued, with its steps pending and a "queued" event.</summary>
     public static JobAttempt Queue(BuildDb db, Job job, int number, DateTimeOffset now, string reason, string actor)
     {
-        var spec = Spec(job);
+        var spec = Spec(job.SpecJson);
         var attempt = new JobAttempt
         {
             Job = job,
@@ -30,6 +30,11 @@ internal static class AttemptFactory
         return attempt;
     }
 
+    /// <summary>Records a transition of an attempt that is tracked (possibly not yet saved, so without an id).</summary>
     public static void Event(BuildDb db, JobAttempt attempt, DateTimeOffset at, string kind, Status? from, Status to, string? reason, string actor) =>
         db.Add(new AttemptEvent { Attempt = attempt, At = at, Kind = kind, From = from, To = to, Reason = reason, Actor = actor });
+
+    /// <summary>Records a transition of an attempt changed by a bulk update (known only by its id).</summary>
+    public static void Event(BuildDb db, long attemptId, DateTimeOffset at, string kind, Status? from, Status to, string? reason, string actor) =>
+        db.Add(new AttemptEvent { AttemptId = attemptId, At = at, Kind = kind, From = from, To = to, Reason = reason, Actor = actor });
 }

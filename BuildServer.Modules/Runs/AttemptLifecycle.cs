@@ -18,7 +18,7 @@ internal sealed class AttemptLifecycle(
 {
     private const int ClaimWindow = 64;
 
-    public async Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, bool start, CancellationToken ct)
+    public async Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, CancellationToken ct)
     {
         var candidates = await db.Set<JobAttempt>().AsNoTracking()
             .Where(a => a.Status == Status.Queued)
@@ -28,7 +28,7 @@ internal sealed class AttemptLifecycle(
             .ToListAsync(ct);
         foreach (var candidate in candidates.Where(c => c.RunsOn.All(runner.Labels.Contains)))
         {
-            if (await TryClaimOneAsync(runner, candidate, start, ct))
+            if (await TryClaimOneAsync(runner, candidate, ct))
             {
                 return await LoadClaimAsync(candidate.Id, ct);
             }
@@ -39,9 +39,9 @@ internal sealed class AttemptLifecycle(
 
     private sealed record Candidate(long Id, long JobId, long RunId, List<string> RunsOn);
 
-    /// <summary>The atomic conditional update that makes a claim exactly-once, with its events; with
-    /// <paramref name="start"/>, the attempt, its job and its run are marked started in the same transaction.</summary>
-    private async Task<bool> TryClaimOneAsync(RunnerRef runner, Candidate candidate, bool start, CancellationToken ct)
+    /// <summary>The atomic conditional update that makes a claim exactly-once; the attempt, its job and its run
+    /// are marked started in the same transaction, with the "assigned" and "started" events.</summary>
+    private async Task<bool> TryClaimOneAsync(RunnerRef runner, Candidate candidate, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var actor = "runner:" + runner.Id;
@@ -53,22 +53,15 @@ internal sealed class AttemptLifecycle(
                 .SetProperty(a => a.Status, Status.Running)
                 .SetProperty(a => a.RunnerId, runner.Id)
                 .SetProperty(a => a.AssignedAt, now)
-                .SetProperty(a => a.StartedAt, a => start ? now : a.StartedAt)
+                .SetProperty(a => a.StartedAt, now)
                 .SetProperty(a => a.LeaseExpiresAt, now + options.Value.Lease), ct);
         if (claimed == 0)
         {
             return false;
         }
-        db.Add(new AttemptEvent
-        {
-            AttemptId = candidate.Id, At = now, Kind = "assigned", From = Status.Queued, To = Status.Running,
-            Reason = $"claimed by runner '{runner.Name}'", Actor = actor,
-        });
-        if (start)
-        {
-            await MarkStartedAsync(candidate.JobId, candidate.RunId, now, ct);
-            db.Add(new AttemptEvent { AttemptId = candidate.Id, At = now, Kind = "started", From = Status.Running, To = Status.Running, Actor = actor });
-        }
+        AttemptFactory.Event(db, candidate.Id, now, "assigned", Status.Queued, Status.Running, $"claimed by runner '{runner.Name}'", actor);
+        await MarkStartedAsync(candidate.JobId, candidate.RunId, now, ct);
+        AttemptFactory.Event(db, candidate.Id, now, "started", Status.Running, Status.Running, null, actor);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
@@ -100,32 +93,7 @@ internal sealed class AttemptLifecycle(
             })
             .FirstAsync(ct);
         var project = (await projects.FindAsync(a.ProjectId.ToString(System.Globalization.CultureInfo.InvariantCulture), ct))?.Name ?? "";
-        var spec = AttemptFactory.Spec(new Job { Key = a.Key, Name = a.Key, SpecJson = a.SpecJson });
-        return new ClaimedAttempt(a.Id, a.Number, a.JobId, a.Key, a.RunId, a.RunNumber, project, a.Ref, a.Sha, spec, a.StepIds);
-    }
-
-    public async Task<bool> StartAttemptAsync(long attemptId, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        await using var gate = await writes.EnterAsync(ct);
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var attempt = await db.Set<JobAttempt>().AsNoTracking()
-            .Where(a => a.Id == attemptId)
-            .Select(a => new { a.JobId, a.RunId, a.RunnerId, a.Run!.CancelRequestedAt })
-            .FirstOrDefaultAsync(ct);
-        var started = attempt is not null && attempt.CancelRequestedAt is null && await db.Set<JobAttempt>()
-            .Where(a => a.Id == attemptId && a.Status == Status.Running && a.StartedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.StartedAt, now), ct) == 1;
-        if (!started)
-        {
-            return false;
-        }
-        await MarkStartedAsync(attempt!.JobId, attempt.RunId, now, ct);
-        db.Add(new AttemptEvent { AttemptId = attemptId, At = now, Kind = "started", From = Status.Running, To = Status.Running, Actor = "runner:" + attempt.RunnerId });
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        db.ChangeTracker.Clear();
-        return true;
+        return new ClaimedAttempt(a.Id, a.Number, a.JobId, a.Key, a.RunId, a.RunNumber, project, a.Ref, a.Sha, AttemptFactory.Spec(a.SpecJson), a.StepIds);
     }
 
     public async Task StartStepAsync(long stepId, long logStart, CancellationToken ct)

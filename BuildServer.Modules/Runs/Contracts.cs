@@ -35,13 +35,9 @@ public sealed record StepReport(long StepId, AttemptOutcome Outcome, long LogEnd
 public interface IAttemptLifecycle
 {
     /// <summary>Claims the oldest queued attempt whose runs-on labels the runner has, by an atomic
-    /// conditional update; null when there is none. With <paramref name="start"/> the same transaction also
-    /// marks it started (a runner that starts at once saves a round of writes); else call
-    /// <see cref="StartAttemptAsync"/> when it starts.</summary>
-    Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, bool start, CancellationToken cancellationToken);
-
-    /// <summary>Marks the attempt started; false when it must not run (finished or its run is being cancelled).</summary>
-    Task<bool> StartAttemptAsync(long attemptId, CancellationToken cancellationToken);
+    /// conditional update, and marks it (and its job and run) started in the same transaction; null when
+    /// there is none. A runner must check <see cref="IsCancelRequestedAsync"/> once it watches for cancels.</summary>
+    Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, CancellationToken cancellationToken);
 
     /// <summary>True once someone asked to cancel the run.</summary>
     Task<bool> IsCancelRequestedAsync(long runId, CancellationToken cancellationToken);

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace BuildServer.Tests.Infrastructure;
@@ -41,7 +39,7 @@ public sealed class PostgresServer : IAsyncDisposable
                 "or set BUILDSERVER_TEST_POSTGRES to a connection string.");
         }
         var folder = Directory.CreateTempSubdirectory("buildserver-pg-").FullName;
-        var port = FreePort();
+        var port = Ports.Free();
         var asRoot = Environment.UserName == "root";
         if (asRoot)
         {
@@ -75,12 +73,6 @@ public sealed class PostgresServer : IAsyncDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static Task RunAsync(string binaries, bool asPostgres, string tool, params string[] args) =>
         asPostgres

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 
 using BuildServer.Tests;
@@ -30,7 +28,7 @@ public sealed class ServerProcess : IAsyncDisposable
         DataDir = dataDir;
         ConnectionString = connectionString;
         _extraArgs = extraArgs;
-        Port = FreePort();
+        Port = Ports.Free();
     }
 
     public Db Db { get; }
@@ -149,12 +147,6 @@ public sealed class ServerProcess : IAsyncDisposable
         lock (_output) _output.AppendLine(line);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     private static extern int Signal(int pid, int signal);
