@@ -4,6 +4,7 @@ using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Pipelines;
 using BuildServer.Modules.Projects;
 using BuildServer.Modules.Runs;
+using BuildServer.Modules.Runtime;
 using BuildServer.Modules.Scheduling;
 using BuildServer.Modules.Security;
 
@@ -21,6 +22,7 @@ public static class BuiltInModules
         new RunsModule(),
         new SchedulingModule(),
         new ExecutorsModule(),
+        new RuntimeModule(),
         new AgentsModule(),
     ];
 }

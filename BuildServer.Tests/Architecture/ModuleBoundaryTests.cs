@@ -21,7 +21,8 @@ public sealed partial class ModuleBoundaryTests
         ["Scheduling"] = ["Hosting"],
         ["Runs"] = ["Hosting", "Persistence", "Security", "Projects", "Pipelines", "Scheduling"],
         ["Executors"] = ["Hosting"],
-        ["Agents"] = ["Hosting", "Persistence", "Runs", "Scheduling", "Executors"],
+        ["Runtime"] = ["Hosting", "Pipelines", "Executors"],
+        ["Agents"] = ["Hosting", "Persistence", "Pipelines", "Runs", "Scheduling", "Executors", "Runtime"],
     };
 
     // The composition root lists every module by design.
