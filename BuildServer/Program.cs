@@ -6,5 +6,7 @@ var root = new RootCommand("BuildServer: a self-hosted build server in one binar
 {
     ServeCommand.Create(),
     MigrateCommand.Create(),
+    ValidateCommand.Create(),
+    RunCommand.Create(),
 };
 return await root.Parse(Verbs.DefaultToServe(args, root)).InvokeAsync();

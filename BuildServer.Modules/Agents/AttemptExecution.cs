@@ -1,18 +1,19 @@
-using System.Globalization;
 using BuildServer.Modules.Executors;
 using BuildServer.Modules.Runs;
 using BuildServer.Modules.Runs.Logs;
+using BuildServer.Modules.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace BuildServer.Modules.Agents;
 
-/// <summary>Runs one claimed attempt on the executor: steps in order, output into the attempt's log, every
-/// change reported through <see cref="IAttemptLifecycle"/>. The first failing step fails the attempt and the
-/// remaining steps are skipped.</summary>
+/// <summary>Runs one claimed attempt: the job runtime executes its steps on the executor, output goes into the
+/// attempt's log, and every step's start and end, and the attempt's end, are reported through
+/// <see cref="IAttemptLifecycle"/>.</summary>
 internal sealed class AttemptExecution(
     IServiceScopeFactory scopes,
     IExecutor executor,
+    IJobRunner jobs,
     ILogStore logs,
     IAttemptCancellation cancellation,
     TimeProvider time,
@@ -32,7 +33,7 @@ internal sealed class AttemptExecution(
                 return;
             }
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancelled, stoppingToken);
-            var (outcome, lastStep) = await RunStepsAsync(lifecycle, runner, claim, stop.Token);
+            var (outcome, lastStep) = await RunJobAsync(lifecycle, runner, claim, stop.Token);
             if (stoppingToken.IsCancellationRequested && !cancelled.IsCancellationRequested)
             {
                 outcome = new AttemptOutcome(Status.Lost, null, "the server stopped while the attempt was running");
@@ -52,76 +53,64 @@ internal sealed class AttemptExecution(
         }
     }
 
-    /// <summary>Runs the steps in order until one fails or the attempt is stopped. Each step's end is written
-    /// when the next step starts; the last one's goes with the attempt's completion (one write fewer per job).</summary>
-    private async Task<(AttemptOutcome Outcome, StepReport? LastStep)> RunStepsAsync(
+    private async Task<(AttemptOutcome Outcome, StepReport? LastStep)> RunJobAsync(
         IAttemptLifecycle lifecycle, RunnerRef runner, ClaimedAttempt claim, CancellationToken stop)
     {
         await using var log = logs.OpenWriter(claim.RunId, claim.AttemptId);
-        var sink = new LogSink(log, time);
-        await using var execution = await executor.PrepareAsync(new ExecutionRequest(claim.AttemptId, JobEnvironment(runner, claim)), stop);
-        StepReport? previous = null;
-        for (var i = 0; i < claim.Spec.Steps.Count; i++)
+        if (JobRequirements.ShellCannotRun(claim.Spec) is { } unsupported)
         {
-            if (stop.IsCancellationRequested)
+            log.AppendLine(time.GetUtcNow(), unsupported);
+            return (new AttemptOutcome(Status.Failed, null, unsupported), null);
+        }
+        var reporter = new Reporter(lifecycle, claim.StepIds, log, time);
+        var environment = new Dictionary<string, string> { ["RUNNER_NAME"] = runner.Name, ["BUILDSERVER_RUNNER"] = runner.Name };
+        await using var execution = await executor.PrepareAsync(new ExecutionRequest(claim.AttemptId, environment), stop);
+        var result = await jobs.RunAsync(claim.Spec, claim.Context, execution, reporter, stop);
+        await log.FlushAsync(CancellationToken.None);
+        var status = ToStatus(result.Conclusion);
+        var outcome = new AttemptOutcome(status, result.ExitCode, status == Status.Succeeded ? null : result.Reason, result.Outputs);
+        return (outcome, reporter.Unreported);
+    }
+
+    public static Status ToStatus(Conclusion conclusion) => conclusion switch
+    {
+        Conclusion.Success => Status.Succeeded,
+        Conclusion.Failure => Status.Failed,
+        Conclusion.Cancelled => Status.Cancelled,
+        Conclusion.Skipped => Status.Skipped,
+        _ => Status.TimedOut,
+    };
+
+    /// <summary>Reports steps to the lifecycle. A step's end is written when the next step starts (or is
+    /// skipped); the last one's goes with the attempt's completion, one write fewer per job.</summary>
+    private sealed class Reporter(IAttemptLifecycle lifecycle, IReadOnlyList<long> stepIds, ILogWriter log, TimeProvider time) : IJobReporter, IOutputSink
+    {
+        public StepReport? Unreported { get; private set; }
+
+        public IOutputSink Output => this;
+
+        public async Task StepStartingAsync(int index, string name, CancellationToken cancellationToken)
+        {
+            await WritePendingAsync();
+            await lifecycle.StartStepAsync(stepIds[index], log.Position, CancellationToken.None);
+        }
+
+        public async Task StepFinishedAsync(StepOutcome outcome, CancellationToken cancellationToken)
+        {
+            await log.FlushAsync(CancellationToken.None);
+            await WritePendingAsync();
+            Unreported = new StepReport(stepIds[outcome.Index], new AttemptOutcome(ToStatus(outcome.Outcome), outcome.ExitCode, outcome.Reason), log.Position);
+        }
+
+        private async Task WritePendingAsync()
+        {
+            if (Unreported is { } previous)
             {
-                return (new AttemptOutcome(Status.Cancelled, null, "cancelled before step " + (i + 1)), previous);
-            }
-            var spec = claim.Spec.Steps[i];
-            if (previous is not null)
-            {
+                Unreported = null;
                 await lifecycle.FinishStepAsync(previous.StepId, previous.Outcome, previous.LogEnd, CancellationToken.None);
             }
-            await lifecycle.StartStepAsync(claim.StepIds[i], log.Position, CancellationToken.None);
-            var result = await execution.RunStepAsync(new ExecutionStep(i, spec.Name, spec.Run, spec.Env), sink, stop);
-            var status = result.Cancelled ? Status.Cancelled : result.ExitCode == 0 ? Status.Succeeded : Status.Failed;
-            AttemptOutcome? failure = null;
-            if (status != Status.Succeeded)
-            {
-                var reason = result.Cancelled ? $"cancelled during step '{spec.Name}'" : $"step '{spec.Name}' exited with code {result.ExitCode}";
-                sink.Line(reason, OutputChannel.Stderr);
-                failure = new AttemptOutcome(status, result.ExitCode, reason);
-            }
-            await log.FlushAsync(CancellationToken.None);
-            previous = new StepReport(claim.StepIds[i], new AttemptOutcome(status, result.ExitCode), log.Position);
-            if (failure is not null)
-            {
-                return (failure, previous);
-            }
         }
-        return (new AttemptOutcome(Status.Succeeded, 0), previous);
-    }
 
-    /// <summary>The default environment of every step (GitHub-compatible names beside our own), under the pipeline's env.</summary>
-    private static Dictionary<string, string> JobEnvironment(RunnerRef runner, ClaimedAttempt claim)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        var env = new Dictionary<string, string>
-        {
-            ["CI"] = "true",
-            ["BUILDSERVER"] = "true",
-            ["BUILDSERVER_PROJECT"] = claim.Project,
-            ["BUILDSERVER_RUN_ID"] = claim.RunId.ToString(inv),
-            ["BUILDSERVER_RUN_NUMBER"] = claim.RunNumber.ToString(inv),
-            ["BUILDSERVER_JOB"] = claim.JobKey,
-            ["BUILDSERVER_ATTEMPT"] = claim.Number.ToString(inv),
-            ["BUILDSERVER_RUNNER"] = runner.Name,
-            ["GITHUB_ACTIONS"] = "false",
-            ["GITHUB_RUN_ID"] = claim.RunId.ToString(inv),
-            ["GITHUB_RUN_NUMBER"] = claim.RunNumber.ToString(inv),
-            ["GITHUB_RUN_ATTEMPT"] = claim.Number.ToString(inv),
-            ["GITHUB_JOB"] = claim.JobKey,
-            ["RUNNER_NAME"] = runner.Name,
-            ["RUNNER_OS"] = "Linux",
-        };
-        if (claim.Ref is { } r) env["GITHUB_REF"] = env["BUILDSERVER_REF"] = r;
-        if (claim.Sha is { } s) env["GITHUB_SHA"] = env["BUILDSERVER_SHA"] = s;
-        foreach (var (k, v) in claim.Spec.Env) env[k] = v;
-        return env;
-    }
-
-    private sealed class LogSink(ILogWriter log, TimeProvider time) : IOutputSink
-    {
         public void Line(ReadOnlySpan<char> text, OutputChannel stream) => log.AppendLine(time.GetUtcNow(), text);
     }
 }

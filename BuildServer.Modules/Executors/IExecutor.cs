@@ -32,7 +32,12 @@ public interface IExecution : IAsyncDisposable
 
 /// <param name="AttemptId">Used to label what the executor creates, so leftovers can be found.</param>
 /// <param name="Env">The job's environment (defaults and the pipeline's env), without step env.</param>
-public sealed record ExecutionRequest(long AttemptId, IReadOnlyDictionary<string, string> Env);
+public sealed record ExecutionRequest(long AttemptId, IReadOnlyDictionary<string, string> Env)
+{
+    /// <summary>An existing folder to run the steps in (<c>buildserver run</c> uses the current directory);
+    /// null for a fresh per-attempt workspace that is removed afterwards.</summary>
+    public string? Workspace { get; init; }
+}
 
 public sealed record ExecutionStep(int Index, string Name, string Script, IReadOnlyDictionary<string, string> Env);
 

@@ -1,4 +1,5 @@
 using BuildServer.Modules.Hosting;
+using BuildServer.Modules.Pipelines.Workflow;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -8,6 +9,9 @@ internal sealed class PipelinesModule : IModule
 {
     public string Name => "Pipelines";
 
-    public void ConfigureServices(IServiceCollection services, IConfiguration configuration) =>
-        services.AddSingleton<IPipelineParser, PipelineParser>();
+    public void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<IStepKindRegistry, StepKindRegistry>();
+        services.AddSingleton<IWorkflowParser, WorkflowParser>();
+    }
 }

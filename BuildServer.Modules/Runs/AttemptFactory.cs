@@ -1,6 +1,7 @@
 using System.Text.Json;
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Pipelines.Planning;
 
 namespace BuildServer.Modules.Runs;
 
@@ -12,7 +13,7 @@ internal static class AttemptFactory
     /// <summary>Adds the job's next attempt, queued, with its steps pending and a "queued" event.</summary>
     public static JobAttempt Queue(BuildDb db, Job job, int number, DateTimeOffset now, string reason, string actor)
     {
-        var spec = Spec(job.SpecJson);
+        var spec = Spec(job.SpecJson ?? throw new InvalidOperationException($"Job {job.Key} is queued before it was expanded."));
         var attempt = new JobAttempt
         {
             Job = job,
@@ -21,7 +22,7 @@ internal static class AttemptFactory
             Number = number,
             Status = Status.Queued,
             QueuedAt = now,
-            Steps = spec.Steps.Select((s, i) => new Step { Index = i, Name = s.Name, Status = Status.Pending }).ToList(),
+            Steps = spec.Steps.Select((s, i) => new Step { Index = i, Name = StepNames.Display(s), Status = Status.Pending }).ToList(),
         };
         job.Attempts.Add(attempt);
         job.Status = Status.Queued;

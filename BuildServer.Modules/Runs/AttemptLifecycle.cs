@@ -1,4 +1,9 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Pipelines.Planning;
 using BuildServer.Modules.Projects;
 using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
@@ -12,6 +17,7 @@ internal sealed class AttemptLifecycle(
     WriteGate writes,
     IProjectDirectory projects,
     IDispatchSignal dispatch,
+    IAttemptCancellation cancellation,
     TimeProvider time,
     IOptions<RunsOptions> options,
     ILogger<AttemptLifecycle> logger) : IAttemptLifecycle
@@ -88,12 +94,21 @@ internal sealed class AttemptLifecycle(
             .Where(x => x.Id == attemptId)
             .Select(x => new
             {
-                x.Id, x.Number, x.JobId, x.Job!.Key, x.Job.SpecJson, x.RunId, RunNumber = x.Run!.Number, x.Run.ProjectId, x.Run.Ref, x.Run.Sha,
+                x.Id, x.Number, x.JobId, x.Job!.Key, x.Job.SpecJson, x.Job.NeedsJson, x.RunId, RunNumber = x.Run!.Number, x.Run.ProjectId,
+                x.Run.Ref, x.Run.Sha, x.Run.ContextJson,
                 StepIds = x.Steps.OrderBy(s => s.Index).Select(s => s.Id).ToList(),
             })
             .FirstAsync(ct);
-        var project = (await projects.FindAsync(a.ProjectId.ToString(System.Globalization.CultureInfo.InvariantCulture), ct))?.Name ?? "";
-        return new ClaimedAttempt(a.Id, a.Number, a.JobId, a.Key, a.RunId, a.RunNumber, project, a.Ref, a.Sha, AttemptFactory.Spec(a.SpecJson), a.StepIds);
+        var project = (await projects.FindAsync(a.ProjectId.ToString(CultureInfo.InvariantCulture), ct))?.Name ?? "";
+        var run = JsonSerializer.Deserialize<RunContext>(a.ContextJson, JsonDefaults.Options)!;
+        var github = (JsonObject)run.Github.DeepClone();
+        github["run_attempt"] = a.Number.ToString(CultureInfo.InvariantCulture);
+        github["job"] = a.Key;
+        var needs = a.NeedsJson is null ? [] : JsonNode.Parse(a.NeedsJson) as JsonObject ?? [];
+        // Secrets reach agents with the attempt (never stored with the spec): none exist until the secrets store lands.
+        var context = new JobContext(github, run.Inputs, run.Vars, needs, new Dictionary<string, string>());
+        return new ClaimedAttempt(a.Id, a.Number, a.JobId, a.Key, a.RunId, a.RunNumber, project, a.Ref, a.Sha,
+            AttemptFactory.Spec(a.SpecJson!), context, a.StepIds);
     }
 
     public async Task StartStepAsync(long stepId, long logStart, CancellationToken ct)
@@ -128,7 +143,7 @@ internal sealed class AttemptLifecycle(
         {
             return false;
         }
-        var queued = 0;
+        Progress? progress = null;
         var applied = await InRunTransactionAsync(runId.Value, async run =>
         {
             var attempt = run.Jobs.SelectMany(j => j.Attempts).FirstOrDefault(a => a.Id == attemptId);
@@ -139,12 +154,17 @@ internal sealed class AttemptLifecycle(
             var now = time.GetUtcNow();
             await FinishStepsAsync(attemptId, outcome, lastStep, now, ct);
             Finish(attempt, outcome, now, "runner:" + attempt.RunnerId);
-            queued = RunProgress.Advance(db, run, now, "server");
+            if (outcome.Outputs is { Count: > 0 } outputs)
+            {
+                attempt.Job!.OutputsJson = JsonSerializer.Serialize(outputs);
+            }
+            progress = await RunProgress.AdvanceAsync(db, run, now, "server", ct);
             return true;
         }, ct);
-        if (queued > 0)
+        if (applied && progress is { } p)
         {
-            dispatch.Notify();
+            if (p.Queued > 0) dispatch.Notify();
+            foreach (var id in p.StopRunning) cancellation.Cancel(id);
         }
         return applied;
     }

@@ -33,30 +33,8 @@ internal sealed class CancelRun(BuildDb db, AttemptLifecycle lifecycle, IAttempt
             }
             var now = time.GetUtcNow();
             run.CancelRequestedAt ??= now;
-            foreach (var job in run.Jobs.Where(j => !j.Status.IsFinished()))
-            {
-                var attempt = job.Attempts.FirstOrDefault(a => !a.Status.IsFinished());
-                if (attempt is null)
-                {
-                    RunProgress.Finish(job, Status.Cancelled, now, "the run was cancelled by " + actor);
-                }
-                else if (attempt.Status == Status.Queued && await TryCancelQueuedAsync(attempt.Id, ct))
-                {
-                    attempt.Status = Status.Cancelled;
-                    attempt.FinishedAt = now;
-                    attempt.FailureReason = "cancelled by " + actor;
-                    AttemptFactory.Event(db, attempt, now, "cancelled", Status.Queued, Status.Cancelled, "cancelled by " + actor, actor);
-                    RunProgress.Finish(job, Status.Cancelled, now, "the run was cancelled by " + actor);
-                    db.Entry(attempt).State = EntityState.Unchanged; // written by the conditional update above
-                    db.Entry(attempt).Property(a => a.FinishedAt).IsModified = true;
-                    db.Entry(attempt).Property(a => a.FailureReason).IsModified = true;
-                }
-                else
-                {
-                    running.Add(attempt.Id); // claimed by an agent: it stops the step and reports "cancelled"
-                }
-            }
-            RunProgress.Advance(db, run, now, actor);
+            running.AddRange(await RunProgress.CancelJobsAsync(db, run.Jobs, now, actor, "the run was cancelled by " + actor, ct));
+            running.AddRange((await RunProgress.AdvanceAsync(db, run, now, actor, ct)).StopRunning);
             return true;
         }, ct);
         foreach (var attemptId in running)
@@ -65,9 +43,4 @@ internal sealed class CancelRun(BuildDb db, AttemptLifecycle lifecycle, IAttempt
         }
         return outcome;
     }
-
-    /// <summary>Cancels a queued attempt only if no agent has claimed it in the meantime.</summary>
-    private async Task<bool> TryCancelQueuedAsync(long attemptId, CancellationToken ct) =>
-        await db.Set<JobAttempt>().Where(a => a.Id == attemptId && a.Status == Status.Queued)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, Status.Cancelled), ct) == 1;
 }

@@ -1,14 +1,12 @@
+using BuildServer.Modules.Pipelines.Planning;
+
 namespace BuildServer.Modules.Runs;
-
-/// <summary>What a job executes, fixed when its run is created (so a later edit of the pipeline changes nothing).</summary>
-public sealed record JobSpec(IReadOnlyDictionary<string, string> Env, IReadOnlyList<StepSpec> Steps);
-
-public sealed record StepSpec(string Name, string Run, IReadOnlyDictionary<string, string> Env);
 
 /// <summary>A runner (agent) as the run lifecycle knows it.</summary>
 public sealed record RunnerRef(long Id, string Name, IReadOnlySet<string> Labels);
 
-/// <summary>An attempt a runner has claimed, with all it needs to execute it.</summary>
+/// <summary>An attempt a runner has claimed, with all it needs to execute it: the job's spec (fixed when the
+/// job was expanded, so a later edit of the pipeline changes nothing) and what its expressions see.</summary>
 public sealed record ClaimedAttempt(
     long AttemptId,
     int Number,
@@ -20,9 +18,11 @@ public sealed record ClaimedAttempt(
     string? Ref,
     string? Sha,
     JobSpec Spec,
+    JobContext Context,
     IReadOnlyList<long> StepIds);
 
-public sealed record AttemptOutcome(Status Status, int? ExitCode = null, string? Reason = null);
+/// <param name="Outputs">The job's outputs (<c>needs.&lt;job&gt;.outputs</c> of its dependents), when it ran to its end.</param>
+public sealed record AttemptOutcome(Status Status, int? ExitCode = null, string? Reason = null, IReadOnlyDictionary<string, string>? Outputs = null);
 
 /// <summary>How one step ended, and where its output ends in the attempt's log.</summary>
 public sealed record StepReport(long StepId, AttemptOutcome Outcome, long LogEnd);

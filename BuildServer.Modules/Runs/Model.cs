@@ -16,6 +16,8 @@ internal sealed class Run
     public string? Sha { get; set; }
     public required string Pipeline { get; set; }
     public string? InputsJson { get; set; }
+    /// <summary>The <see cref="Pipelines.Planning.RunContext"/> (github, inputs, vars) as JSON, fixed at creation.</summary>
+    public string ContextJson { get; set; } = "{}";
     public required string TriggeredBy { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
@@ -25,19 +27,32 @@ internal sealed class Run
     public List<Job> Jobs { get; set; } = [];
 }
 
-/// <summary>A DAG node of a run. Its status follows its latest attempt; jobs waiting on needs have no attempt yet.</summary>
+/// <summary>A DAG node of a run: one matrix combination of a workflow job (<see cref="Key"/> is the workflow's
+/// job id, shared by matrix siblings; <see cref="Ordinal"/> tells them apart). Its status follows its latest
+/// attempt; jobs waiting on needs have no attempt yet. A job with needs is created unexpanded (one row holding
+/// <see cref="TemplateJson"/>) and expanded into its matrix when its needs have finished.</summary>
 internal sealed class Job
 {
     public long Id { get; set; }
     public long RunId { get; set; }
     public Run? Run { get; set; }
     public required string Key { get; set; }
+    public int Ordinal { get; set; }
     public required string Name { get; set; }
     public Status Status { get; set; }
     public List<string> Needs { get; set; } = [];
     public List<string> RunsOn { get; set; } = [];
-    /// <summary>The job's executable spec (<see cref="JobSpec"/>) as JSON, fixed when the run is created.</summary>
-    public required string SpecJson { get; set; }
+    /// <summary>The job's executable spec (<see cref="Pipelines.Planning.JobSpec"/>) as JSON; null until expanded.</summary>
+    public string? SpecJson { get; set; }
+    /// <summary>The unexpanded <see cref="Pipelines.Planning.JobTemplate"/> as JSON, while the job waits for its needs.</summary>
+    public string? TemplateJson { get; set; }
+    /// <summary>The <c>needs</c> context it was admitted with, as JSON.</summary>
+    public string? NeedsJson { get; set; }
+    /// <summary>Its <c>outputs</c> once finished, as a JSON object of strings.</summary>
+    public string? OutputsJson { get; set; }
+    public bool ContinueOnError { get; set; }
+    public bool FailFast { get; set; }
+    public int? MaxParallel { get; set; }
     public string? StatusReason { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
@@ -134,7 +149,7 @@ internal static class RunsModel
             e.Property(j => j.Status).HasConversion(StatusText).HasMaxLength(16);
             e.Property(j => j.Key).HasMaxLength(100);
             e.Property(j => j.Name).HasMaxLength(200);
-            e.HasIndex(j => new { j.RunId, j.Key }).IsUnique();
+            e.HasIndex(j => new { j.RunId, j.Key, j.Ordinal }).IsUnique();
             e.HasMany(j => j.Attempts).WithOne(a => a.Job).HasForeignKey(a => a.JobId).OnDelete(DeleteBehavior.Cascade);
         });
         model.Entity<JobAttempt>(e =>

@@ -1,12 +1,22 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Pipelines.Planning;
 using Microsoft.EntityFrameworkCore;
 
 namespace BuildServer.Modules.Runs;
 
+/// <summary>What moving a run forward did: attempts queued (wake the agents) and running attempts to stop
+/// (fail-fast siblings; signal them once the transaction has committed).</summary>
+internal sealed record Progress(int Queued, IReadOnlyList<long> StopRunning);
+
 /// <summary>
 /// Moves a run's DAG forward after one of its jobs changed. Callers hold the run's row lock
 /// (<see cref="LockRunAsync"/>) inside their transaction, so sibling jobs finishing at the same moment
-/// see each other's results and a dependent is admitted exactly once.
+/// see each other's results and a dependent is admitted exactly once. The decisions themselves (a job's
+/// <c>if</c>, its matrix, the <c>needs</c> context) are the <see cref="Planner"/>'s, shared with
+/// <c>buildserver run</c>.
 /// </summary>
 internal static class RunProgress
 {
@@ -21,27 +31,41 @@ internal static class RunProgress
     private static readonly Status[] FinishedStatuses =
         [Status.Succeeded, Status.Failed, Status.Cancelled, Status.Skipped, Status.TimedOut, Status.Lost];
 
-    /// <summary>Admits jobs whose needs all succeeded, skips those whose needs cannot succeed, and finishes
-    /// the run once every job has. Returns how many attempts were queued.</summary>
-    public static int Advance(BuildDb db, Run run, DateTimeOffset now, string actor)
+    /// <summary>Admits jobs whose needs have all finished (their <c>if</c> decides: run, or skip), expands their
+    /// matrix, queues matrix jobs up to <c>max-parallel</c>, applies fail-fast, and finishes the run once every
+    /// job has.</summary>
+    public static async Task<Progress> AdvanceAsync(BuildDb db, Run run, DateTimeOffset now, string actor, CancellationToken ct)
     {
-        var byKey = run.Jobs.ToDictionary(j => j.Key);
         var queued = 0;
+        var stop = new List<long>();
+        RunContext? context = null;
         bool changed;
         do
         {
             changed = false;
-            foreach (var job in run.Jobs.Where(j => j.Status == Status.Pending))
+            foreach (var job in run.Jobs.Where(j => j.Status.IsFinished() && IsFailure(j) && j.FailFast).ToList())
             {
-                var needs = job.Needs.Select(k => byKey[k]).ToList();
-                if (needs.Any(n => n.Status.IsFinished() && n.Status != Status.Succeeded))
+                var siblings = run.Jobs.Where(s => s.Key == job.Key && s != job && !s.Status.IsFinished()).ToList();
+                if (siblings.Count > 0)
                 {
-                    var blocker = needs.First(n => n.Status.IsFinished() && n.Status != Status.Succeeded);
-                    Finish(job, run.CancelRequestedAt is null ? Status.Skipped : Status.Cancelled, now,
-                        $"needs '{blocker.Key}', which {blocker.Status.ToWire()}");
+                    stop.AddRange(await CancelJobsAsync(db, siblings, now, actor, $"fail-fast: '{job.Name}' {job.Status.ToWire()}", ct));
                     changed = true;
                 }
-                else if (needs.All(n => n.Status == Status.Succeeded))
+            }
+            foreach (var job in run.Jobs.Where(j => j.Status == Status.Pending && j.Attempts.Count == 0).ToList())
+            {
+                if (job.TemplateJson is not null)
+                {
+                    var needed = run.Jobs.Where(n => job.Needs.Contains(n.Key)).ToList();
+                    if (needed.Any(n => !n.Status.IsFinished()))
+                    {
+                        continue;
+                    }
+                    context ??= Context(run);
+                    queued += Admit(db, run, job, context, Needs(job.Needs, needed), now, actor);
+                    changed = true;
+                }
+                else if (HasMatrixSlot(run, job))
                 {
                     if (run.CancelRequestedAt is not null)
                     {
@@ -49,7 +73,7 @@ internal static class RunProgress
                     }
                     else
                     {
-                        AttemptFactory.Queue(db, job, 1, now, "needs succeeded: " + string.Join(", ", job.Needs), actor);
+                        AttemptFactory.Queue(db, job, 1, now, "a matrix slot is free (max-parallel)", actor);
                         queued++;
                     }
                     changed = true;
@@ -67,8 +91,133 @@ internal static class RunProgress
             run.Status = Status.Running;
             run.StartedAt ??= now;
         }
+        return new Progress(queued, stop);
+    }
+
+    /// <summary>Decides an unexpanded job whose needs have finished: its <c>if</c> false → skipped; its matrix
+    /// or job keys failing to evaluate → failed with the reason; else the row becomes the first matrix
+    /// combination, rows are added for the others, and up to max-parallel of them are queued.</summary>
+    public static int Admit(BuildDb db, Run run, Job job, RunContext context, JsonObject needs, DateTimeOffset now, string actor)
+    {
+        var template = JsonSerializer.Deserialize<JobTemplate>(job.TemplateJson!, JsonDefaults.Options)!;
+        var cancelled = run.CancelRequestedAt is not null;
+        var condition = Planner.ShouldRun(template, context, needs, cancelled);
+        if (condition.Error is not null)
+        {
+            Finish(job, Status.Failed, now, condition.Error);
+            return 0;
+        }
+        if (!condition.Run)
+        {
+            Finish(job, cancelled ? Status.Cancelled : Status.Skipped, now, SkipReason(template, needs, cancelled));
+            return 0;
+        }
+        var expansion = Planner.Expand(template, context, needs);
+        if (expansion.Error is not null)
+        {
+            Finish(job, Status.Failed, now, expansion.Error);
+            return 0;
+        }
+        var needsJson = needs.ToJsonString();
+        var queued = 0;
+        for (var i = 0; i < expansion.Jobs.Count; i++)
+        {
+            var spec = expansion.Jobs[i];
+            var row = i == 0 ? job : new Job { Run = run, RunId = run.Id, Key = job.Key, Name = "", CreatedAt = now, Needs = job.Needs };
+            row.Ordinal = i;
+            row.Name = spec.Name.Length > 200 ? spec.Name[..199] + "…" : spec.Name;
+            row.RunsOn = [.. spec.RunsOn];
+            row.SpecJson = JsonSerializer.Serialize(spec, JsonDefaults.Options);
+            row.TemplateJson = null;
+            row.NeedsJson = needsJson;
+            row.ContinueOnError = spec.ContinueOnError;
+            row.FailFast = spec.Strategy["fail-fast"]?.GetValue<bool>() ?? true;
+            row.MaxParallel = spec.Matrix is null ? null : spec.Strategy["max-parallel"]?.GetValue<int>();
+            row.Status = Status.Pending;
+            if (i > 0) run.Jobs.Add(row);
+            if (row.MaxParallel is not { } max || i < max)
+            {
+                var reason = job.Needs.Count == 0 ? "run created by " + run.TriggeredBy : "needs finished: " + string.Join(", ", job.Needs);
+                AttemptFactory.Queue(db, row, 1, now, reason, actor);
+                queued++;
+            }
+            else
+            {
+                row.StatusReason = $"waiting for a free matrix slot (max-parallel {max})";
+            }
+        }
         return queued;
     }
+
+    private static string SkipReason(JobTemplate template, JsonObject needs, bool cancelled)
+    {
+        if (cancelled) return "the run was cancelled";
+        if (template.Job.If is { } condition) return $"'if: {condition.Text}' was false";
+        var blocker = needs.FirstOrDefault(n => n.Value?["result"]?.GetValue<string>() != "success");
+        return $"needs '{blocker.Key}', which did not succeed ({blocker.Value?["result"]})";
+    }
+
+    private static bool HasMatrixSlot(Run run, Job job) =>
+        job.MaxParallel is not { } max
+        || run.Jobs.Count(s => s.Key == job.Key && s.Status is Status.Queued or Status.Running) < max;
+
+    public static RunContext Context(Run run) =>
+        (run.ContextJson is { Length: > 2 } json ? JsonSerializer.Deserialize<RunContext>(json, JsonDefaults.Options) : null)
+        ?? new RunContext([], [], []);
+
+    /// <summary>The <c>needs</c> context from the finished rows of the jobs needed.</summary>
+    public static JsonObject Needs(IEnumerable<string> needs, IEnumerable<Job> needed) =>
+        Planner.NeedsContext(needs, needed.Select(n => new NeedResult(n.Key, Result(n), Outputs(n))));
+
+    private static Dictionary<string, string> Outputs(Job job) =>
+        job.OutputsJson is null ? [] : JsonSerializer.Deserialize<Dictionary<string, string>>(job.OutputsJson) ?? [];
+
+    /// <summary>A job as <c>needs.&lt;job&gt;.result</c> says it: a failure with continue-on-error counts as success.</summary>
+    public static string Result(Job job) => job.Status switch
+    {
+        Status.Succeeded => "success",
+        Status.Failed or Status.TimedOut or Status.Lost => job.ContinueOnError ? "success" : "failure",
+        Status.Cancelled => "cancelled",
+        _ => "skipped",
+    };
+
+    private static bool IsFailure(Job job) => job.Status is Status.Failed or Status.TimedOut or Status.Lost && !job.ContinueOnError;
+
+    /// <summary>Cancels jobs that have not finished: waiting and queued ones at once; running attempts are
+    /// returned, for their agents to be told after the caller commits.</summary>
+    public static async Task<List<long>> CancelJobsAsync(BuildDb db, IEnumerable<Job> jobs, DateTimeOffset now, string actor, string reason, CancellationToken ct)
+    {
+        var running = new List<long>();
+        foreach (var job in jobs.Where(j => !j.Status.IsFinished()))
+        {
+            var attempt = job.Attempts.FirstOrDefault(a => !a.Status.IsFinished());
+            if (attempt is null)
+            {
+                Finish(job, Status.Cancelled, now, reason);
+            }
+            else if (attempt.Status == Status.Queued && await TryCancelQueuedAsync(db, attempt.Id, ct))
+            {
+                attempt.Status = Status.Cancelled;
+                attempt.FinishedAt = now;
+                attempt.FailureReason = reason;
+                AttemptFactory.Event(db, attempt, now, "cancelled", Status.Queued, Status.Cancelled, reason, actor);
+                Finish(job, Status.Cancelled, now, reason);
+                db.Entry(attempt).State = EntityState.Unchanged; // written by the conditional update
+                db.Entry(attempt).Property(a => a.FinishedAt).IsModified = true;
+                db.Entry(attempt).Property(a => a.FailureReason).IsModified = true;
+            }
+            else
+            {
+                running.Add(attempt.Id); // running, or claimed a moment ago: its agent stops it
+            }
+        }
+        return running;
+    }
+
+    /// <summary>Cancels a queued attempt only if no agent has claimed it in the meantime.</summary>
+    private static async Task<bool> TryCancelQueuedAsync(BuildDb db, long attemptId, CancellationToken ct) =>
+        await db.Set<JobAttempt>().Where(a => a.Id == attemptId && a.Status == Status.Queued)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, Status.Cancelled), ct) == 1;
 
     public static void Finish(Job job, Status status, DateTimeOffset now, string? reason)
     {
@@ -77,12 +226,13 @@ internal static class RunProgress
         job.FinishedAt ??= now;
     }
 
-    /// <summary>A run failed if any job failed or timed out, was cancelled if any job was, else succeeded.</summary>
+    /// <summary>A run failed if a job failed or timed out (without continue-on-error), was cancelled if a job
+    /// was, else succeeded (or skipped, when every job was).</summary>
     private static Status Aggregate(IEnumerable<Job> jobs)
     {
-        var statuses = jobs.Select(j => j.Status).ToHashSet();
-        if (statuses.Contains(Status.Failed) || statuses.Contains(Status.TimedOut) || statuses.Contains(Status.Lost)) return Status.Failed;
-        if (statuses.Contains(Status.Cancelled)) return Status.Cancelled;
-        return statuses.Contains(Status.Succeeded) ? Status.Succeeded : Status.Skipped;
+        var list = jobs.ToList();
+        if (list.Any(IsFailure)) return Status.Failed;
+        if (list.Any(j => j.Status == Status.Cancelled)) return Status.Cancelled;
+        return list.Any(j => j.Status is Status.Succeeded or Status.Failed or Status.TimedOut or Status.Lost) ? Status.Succeeded : Status.Skipped;
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Pipelines;
+using BuildServer.Modules.Pipelines.Workflow;
 using BuildServer.Modules.Projects;
 using BuildServer.Modules.Runs.Logs;
 using BuildServer.Modules.Security;
@@ -54,6 +55,13 @@ internal static class RunsEndpoints
         }
         var result = await trigger.TriggerAsync(
             new TriggerRequest(found, yaml, request.Ref, request.Sha, request.Inputs, user.Identity?.Name ?? "api"), ct);
+        if (result.InputErrors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(
+                result.InputErrors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
+                detail: result.InputErrors[0].Message,
+                title: "Invalid inputs");
+        }
         if (result.Run is not { } run)
         {
             return PipelineProblem(result.Errors);
@@ -82,7 +90,7 @@ internal static class RunsEndpoints
         }
     }
 
-    internal static ValidationProblem PipelineProblem(IReadOnlyList<PipelineError> errors) =>
+    internal static ValidationProblem PipelineProblem(IReadOnlyList<WorkflowError> errors) =>
         TypedResults.ValidationProblem(
             new Dictionary<string, string[]> { ["pipeline"] = errors.Select(e => e.ToString()).ToArray() },
             detail: $"The pipeline has {errors.Count} error(s); the first: {errors[0]}",

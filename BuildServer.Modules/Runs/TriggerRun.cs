@@ -1,7 +1,10 @@
+using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
-using BuildServer.Modules.Pipelines;
+using BuildServer.Modules.Pipelines.Planning;
+using BuildServer.Modules.Pipelines.Workflow;
 using BuildServer.Modules.Projects;
 using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
@@ -9,10 +12,19 @@ using Microsoft.EntityFrameworkCore.Storage;
 
 namespace BuildServer.Modules.Runs;
 
-public sealed record TriggerRequest(ProjectInfo Project, string PipelineYaml, string? Ref, string? Sha, IReadOnlyDictionary<string, string>? Inputs, string TriggeredBy);
+/// <param name="EventName">The <c>github.event_name</c> of the run: <c>workflow_dispatch</c> for a run started by hand or the API.</param>
+public sealed record TriggerRequest(
+    ProjectInfo Project,
+    string PipelineYaml,
+    string? Ref,
+    string? Sha,
+    IReadOnlyDictionary<string, string>? Inputs,
+    string TriggeredBy,
+    string EventName = "workflow_dispatch");
 
-/// <summary>Either the new run (as stored at creation) or the pipeline's errors; nothing is stored when there are errors.</summary>
-public sealed record TriggerResult(RunView? Run, IReadOnlyList<PipelineError> Errors);
+/// <summary>Either the new run (as stored at creation), or why not: the pipeline's errors (with line:column) or
+/// the inputs refused. Nothing is stored when there are errors.</summary>
+public sealed record TriggerResult(RunView? Run, IReadOnlyList<WorkflowError> Errors, IReadOnlyList<InputError> InputErrors);
 
 /// <summary>The Runs module's contract for whatever starts runs (the API now; webhooks and cron later).</summary>
 public interface IRunTrigger
@@ -20,22 +32,31 @@ public interface IRunTrigger
     Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken cancellationToken);
 }
 
-internal sealed class TriggerRun(BuildDb db, WriteGate writes, IPipelineParser parser, IDispatchSignal dispatch, TimeProvider time) : IRunTrigger
+internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser parser, IDispatchSignal dispatch, TimeProvider time) : IRunTrigger
 {
     public async Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken ct)
     {
         var parsed = parser.Parse(request.PipelineYaml);
         if (!parsed.IsValid)
         {
-            return new TriggerResult(null, parsed.Errors);
+            return new TriggerResult(null, parsed.Errors, []);
         }
-        var run = await CreateAsync(request, parsed.Pipeline!, ct);
-        dispatch.Notify();
-        return new TriggerResult(run, []);
+        var (inputs, inputErrors) = DispatchInputs.Resolve(parsed.Workflow!, request.Inputs);
+        if (inputErrors.Count > 0)
+        {
+            return new TriggerResult(null, [], inputErrors);
+        }
+        var (run, queued) = await CreateAsync(request, parsed.Workflow!, inputs, ct);
+        if (queued > 0)
+        {
+            dispatch.Notify();
+        }
+        return new TriggerResult(run, [], []);
     }
 
-    /// <summary>One transaction: the run, all its jobs, and the first attempt of each job without needs.</summary>
-    private async Task<RunView> CreateAsync(TriggerRequest request, PipelineDefinition pipeline, CancellationToken ct)
+    /// <summary>One transaction: the run, one row per workflow job, and (for jobs without needs) their
+    /// expansion and first attempts. Jobs with needs wait, unexpanded, as <c>pending</c>.</summary>
+    private async Task<(RunView Run, int Queued)> CreateAsync(TriggerRequest request, Pipelines.Workflow.Workflow workflow, JsonObject inputs, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         await using var gate = await writes.EnterAsync(ct);
@@ -45,7 +66,7 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IPipelineParser p
         {
             ProjectId = request.Project.Id,
             Number = number,
-            Name = pipeline.Name ?? request.Project.Name,
+            Name = Truncate(workflow.Name ?? request.Project.Name, 200),
             Status = Status.Queued,
             Ref = request.Ref,
             Sha = request.Sha,
@@ -55,34 +76,62 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IPipelineParser p
             CreatedAt = now,
         };
         db.Add(run);
-        foreach (var definition in pipeline.Jobs)
+        await db.SaveChangesAsync(ct); // the run's id is github.run_id
+        var context = new RunContext(Github(request, workflow, run), inputs, []);
+        run.ContextJson = JsonSerializer.Serialize(context, JsonDefaults.Options);
+        foreach (var template in Planner.Templates(workflow))
         {
-            var job = new Job
+            run.Jobs.Add(new Job
             {
                 Run = run,
-                Key = definition.Key,
-                Name = definition.Name,
+                RunId = run.Id,
+                Key = template.Job.Id,
+                Name = Truncate(template.Job.Name?.Text ?? template.Job.Id, 200),
                 Status = Status.Pending,
-                Needs = [.. definition.Needs],
-                RunsOn = [.. definition.RunsOn],
-                SpecJson = JsonSerializer.Serialize(ToSpec(pipeline, definition), JsonDefaults.Options),
+                Needs = [.. template.Job.Needs],
+                TemplateJson = JsonSerializer.Serialize(template, JsonDefaults.Options),
+                StatusReason = template.Job.Needs.Count == 0 ? null : "waiting for needs: " + string.Join(", ", template.Job.Needs),
                 CreatedAt = now,
-            };
-            run.Jobs.Add(job);
-            if (definition.Needs.Count == 0)
-            {
-                AttemptFactory.Queue(db, job, 1, now, "run triggered by " + request.TriggeredBy, request.TriggeredBy);
-            }
-            else
-            {
-                job.StatusReason = "waiting for needs: " + string.Join(", ", definition.Needs);
-            }
+            });
         }
+        var progress = await RunProgress.AdvanceAsync(db, run, now, request.TriggeredBy, ct);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
-        return RunViews.ToView(run);
+        return (RunViews.ToView(run), progress.Queued);
     }
+
+    /// <summary>The <c>github</c> context of the run (GitHub's key names), as far as a run knows it at creation.</summary>
+    private static JsonObject Github(TriggerRequest request, Pipelines.Workflow.Workflow workflow, Run run)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var reference = request.Ref ?? "";
+        var refName = reference.StartsWith("refs/heads/", StringComparison.Ordinal) ? reference["refs/heads/".Length..]
+            : reference.StartsWith("refs/tags/", StringComparison.Ordinal) ? reference["refs/tags/".Length..]
+            : reference;
+        return new JsonObject
+        {
+            ["event_name"] = request.EventName,
+            ["event"] = new JsonObject { ["inputs"] = JsonSerializer.SerializeToNode(request.Inputs ?? new Dictionary<string, string>()) },
+            ["ref"] = reference,
+            ["ref_name"] = refName,
+            ["ref_type"] = reference.StartsWith("refs/tags/", StringComparison.Ordinal) ? "tag" : "branch",
+            ["sha"] = request.Sha ?? "",
+            ["repository"] = request.Project.Name,
+            ["repository_owner"] = request.Project.Organization,
+            ["actor"] = request.TriggeredBy,
+            ["triggering_actor"] = request.TriggeredBy,
+            ["workflow"] = workflow.Name ?? request.Project.Name,
+            ["run_id"] = run.Id.ToString(inv),
+            ["run_number"] = run.Number.ToString(inv),
+            ["run_attempt"] = "1",
+            ["server_url"] = "",
+            ["api_url"] = "",
+            ["retention_days"] = "90",
+        };
+    }
+
+    private static string Truncate(string text, int length) => text.Length > length ? text[..(length - 1)] + "…" : text;
 
     /// <summary>Takes the project's next run number atomically: concurrent triggers (or server nodes) never
     /// get the same one; on PostgreSQL they queue on the counter row until the taking transaction ends.</summary>
@@ -101,13 +150,6 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IPipelineParser p
         parameter.ParameterName = "project";
         parameter.Value = projectId;
         command.Parameters.Add(parameter);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static JobSpec ToSpec(PipelineDefinition pipeline, JobDefinition job)
-    {
-        var env = new Dictionary<string, string>(pipeline.Env);
-        foreach (var (k, v) in job.Env) env[k] = v;
-        return new JobSpec(env, job.Steps.Select(s => new StepSpec(s.Name, s.Run, s.Env)).ToList());
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace BuildServer.Modules.Pipelines.Workflow;
 
@@ -17,6 +18,7 @@ public readonly record struct SourcePos(int Line, int Column)
 /// where its text starts, so an evaluation error can point into the file.</summary>
 public sealed record Template(string Text, SourcePos Pos)
 {
+    [JsonIgnore]
     public bool HasExpressions => Text.Contains("${{", StringComparison.Ordinal);
 
     public override string ToString() => Text;

@@ -189,8 +189,14 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<bool>("ContinueOnError")
+                        .HasColumnType("boolean");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<bool>("FailFast")
+                        .HasColumnType("boolean");
 
                     b.Property<DateTimeOffset?>("FinishedAt")
                         .HasColumnType("timestamp with time zone");
@@ -200,6 +206,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                         .HasMaxLength(100)
                         .IsUnicode(true)
                         .HasColumnType("character varying(100)");
+
+                    b.Property<int?>("MaxParallel")
+                        .HasColumnType("integer");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -211,6 +220,17 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text[]");
 
+                    b.Property<string>("NeedsJson")
+                        .IsUnicode(true)
+                        .HasColumnType("text");
+
+                    b.Property<int>("Ordinal")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("OutputsJson")
+                        .IsUnicode(true)
+                        .HasColumnType("text");
+
                     b.Property<long>("RunId")
                         .HasColumnType("bigint");
 
@@ -219,7 +239,6 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                         .HasColumnType("text[]");
 
                     b.Property<string>("SpecJson")
-                        .IsRequired()
                         .IsUnicode(true)
                         .HasColumnType("text");
 
@@ -235,9 +254,13 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                         .IsUnicode(true)
                         .HasColumnType("text");
 
+                    b.Property<string>("TemplateJson")
+                        .IsUnicode(true)
+                        .HasColumnType("text");
+
                     b.HasKey("Id");
 
-                    b.HasIndex("RunId", "Key")
+                    b.HasIndex("RunId", "Key", "Ordinal")
                         .IsUnique();
 
                     b.ToTable("jobs", (string)null);
@@ -315,6 +338,11 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
 
                     b.Property<DateTimeOffset?>("CancelRequestedAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ContextJson")
+                        .IsRequired()
+                        .IsUnicode(true)
+                        .HasColumnType("text");
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");

@@ -173,8 +173,14 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("ContinueOnError")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("FailFast")
+                        .HasColumnType("INTEGER");
 
                     b.Property<DateTimeOffset?>("FinishedAt")
                         .HasColumnType("TEXT");
@@ -184,6 +190,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .HasMaxLength(100)
                         .IsUnicode(true)
                         .HasColumnType("TEXT");
+
+                    b.Property<int?>("MaxParallel")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -195,6 +204,17 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("NeedsJson")
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Ordinal")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("OutputsJson")
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT");
+
                     b.Property<long>("RunId")
                         .HasColumnType("INTEGER");
 
@@ -203,7 +223,6 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("SpecJson")
-                        .IsRequired()
                         .IsUnicode(true)
                         .HasColumnType("TEXT");
 
@@ -219,9 +238,13 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .IsUnicode(true)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("TemplateJson")
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
-                    b.HasIndex("RunId", "Key")
+                    b.HasIndex("RunId", "Key", "Ordinal")
                         .IsUnique();
 
                     b.ToTable("jobs", (string)null);
@@ -294,6 +317,11 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTimeOffset?>("CancelRequestedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ContextJson")
+                        .IsRequired()
+                        .IsUnicode(true)
                         .HasColumnType("TEXT");
 
                     b.Property<DateTimeOffset>("CreatedAt")
