@@ -1,4 +1,5 @@
 using BuildServer.Modules.Hosting;
+using BuildServer.Modules.Pipelines.Workflow;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -8,6 +9,11 @@ internal sealed class PipelinesModule : IModule
 {
     public string Name => "Pipelines";
 
-    public void ConfigureServices(IServiceCollection services, IConfiguration configuration) =>
+    public void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    {
         services.AddSingleton<IPipelineParser, PipelineParser>();
+        // Plugins add step kinds by registering StepKindClaim singletons; the registry takes them all.
+        services.AddSingleton<IStepKindRegistry, StepKindRegistry>();
+        services.AddSingleton<IWorkflowParser, WorkflowParser>();
+    }
 }
