@@ -11,6 +11,7 @@ internal sealed class PipelinesModule : IModule
 
     public void ConfigureServices(IServiceCollection services, IConfiguration configuration)
     {
+        // Plugins add step kinds by registering StepKindClaim singletons; the registry takes them all.
         services.AddSingleton<IStepKindRegistry, StepKindRegistry>();
         services.AddSingleton<IWorkflowParser, WorkflowParser>();
     }
