@@ -24,6 +24,15 @@ public interface IExecution : IAsyncDisposable
     /// <summary>The job's working directory, as the steps see it.</summary>
     string Workspace { get; }
 
+    /// <summary>The job's folder for temporary files (<c>RUNNER_TEMP</c>), as the steps see it. It exists from
+    /// <see cref="IExecutor.PrepareAsync"/> on and is removed with the execution.</summary>
+    string TempFolder { get; }
+
+    /// <summary>Where a path as the steps see it (under <see cref="Workspace"/> or <see cref="TempFolder"/>) is
+    /// on the agent's host, so the runtime can write and read files the steps use (<c>GITHUB_ENV</c>...). The
+    /// identity for the shell executor; a container or VM executor maps its mounts.</summary>
+    string ToHostPath(string stepPath);
+
     /// <summary>Runs one step to its end, streaming every output line to <paramref name="output"/> as it comes.
     /// Cancelling <paramref name="cancellationToken"/> stops the step (and what it started); the result then
     /// says <see cref="StepResult.Cancelled"/>. Never throws for a failing step.</summary>
@@ -39,7 +48,26 @@ public sealed record ExecutionRequest(long AttemptId, IReadOnlyDictionary<string
     public string? Workspace { get; init; }
 }
 
-public sealed record ExecutionStep(int Index, string Name, string Script, IReadOnlyDictionary<string, string> Env);
+/// <summary>One step's script and how to run it.</summary>
+/// <param name="Env">The step's environment over the executor's clean one (the runtime passes it complete).</param>
+/// <param name="Shell">The command that runs the script: a program and its arguments separated by spaces, with
+/// <c>{0}</c> where the script file's path goes (GitHub's <c>shell:</c> template).</param>
+/// <param name="ScriptExtension">The script file's extension (<c>.sh</c>, <c>.py</c>...), for shells that care.</param>
+/// <param name="WorkingDirectory">Where the step starts, as the steps see it; null for <see cref="IExecution.Workspace"/>.</param>
+/// <param name="PrependPath">Folders put in front of the step's <c>PATH</c> (the first wins), as the steps see them.</param>
+public sealed record ExecutionStep(
+    int Index,
+    string Name,
+    string Script,
+    IReadOnlyDictionary<string, string> Env,
+    string Shell = ExecutionStep.DefaultShell,
+    string ScriptExtension = ".sh",
+    string? WorkingDirectory = null,
+    IReadOnlyList<string>? PrependPath = null)
+{
+    /// <summary>GitHub's default shell on Linux.</summary>
+    public const string DefaultShell = "bash --noprofile --norc -eo pipefail {0}";
+}
 
 public sealed record StepResult(int ExitCode, bool Cancelled);
 

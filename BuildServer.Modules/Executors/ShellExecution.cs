@@ -5,7 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace BuildServer.Modules.Executors;
 
 /// <summary>One attempt on the shell executor: <c>&lt;root&gt;/workspace</c> is the job's folder,
-/// <c>&lt;root&gt;/steps/N.sh</c> the step scripts, <c>&lt;root&gt;/tmp</c> its temp folder.</summary>
+/// <c>&lt;root&gt;/steps/N.ext</c> the step scripts, <c>&lt;root&gt;/tmp</c> its temp folder. Steps see host
+/// paths, so <see cref="ToHostPath"/> is the identity.</summary>
 internal sealed class ShellExecution : IExecution
 {
     // Output still arriving after the step's shell exited comes from processes it left in the background;
@@ -24,18 +25,22 @@ internal sealed class ShellExecution : IExecution
         (_executor, _request, _root, _options, _logger) = (executor, request, root, options, logger);
         Workspace = Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
         Directory.CreateDirectory(Path.Combine(root, "steps"));
-        Directory.CreateDirectory(Path.Combine(root, "tmp"));
+        TempFolder = Directory.CreateDirectory(Path.Combine(root, "tmp")).FullName;
     }
 
     public string Workspace { get; }
 
+    public string TempFolder { get; }
+
+    public string ToHostPath(string stepPath) => stepPath;
+
     public async Task<StepResult> RunStepAsync(ExecutionStep executionStep, IOutputSink output, CancellationToken cancellationToken)
     {
-        var script = Path.Combine(_root, "steps", $"{executionStep.Index}.sh");
+        var script = Path.Combine(_root, "steps", $"{executionStep.Index}{executionStep.ScriptExtension}");
         await File.WriteAllTextAsync(script, executionStep.Script, CancellationToken.None);
         using var process = new Process { StartInfo = StartInfo(script, executionStep) };
         process.Start();
-        var pgid = process.Id; // setsid execs bash in place: the shell leads a new session and process group
+        var pgid = process.Id; // setsid execs the shell in place: it leads a new session and process group
         lock (_groups) _groups.Add(pgid);
         process.StandardInput.Close();
         var readers = Task.WhenAll(
@@ -59,7 +64,7 @@ internal sealed class ShellExecution : IExecution
     {
         var info = new ProcessStartInfo("setsid")
         {
-            WorkingDirectory = Workspace,
+            WorkingDirectory = step.WorkingDirectory ?? Workspace,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -67,7 +72,8 @@ internal sealed class ShellExecution : IExecution
             StandardErrorEncoding = Encoding.UTF8,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "bash", "--noprofile", "--norc", "-eo", "pipefail", script })
+        var command = ShellCommand(step.Shell, script);
+        foreach (var arg in command)
         {
             info.ArgumentList.Add(arg);
         }
@@ -80,13 +86,30 @@ internal sealed class ShellExecution : IExecution
         info.Environment["TMPDIR"] = info.Environment["RUNNER_TEMP"] = Path.Combine(_root, "tmp");
         foreach (var (k, v) in _request.Env) info.Environment[k] = v;
         foreach (var (k, v) in step.Env) info.Environment[k] = v;
+        if (step.PrependPath is { Count: > 0 } prepend)
+        {
+            info.Environment["PATH"] = string.Join(':', [.. prepend, info.Environment["PATH"]]);
+        }
         info.Environment["GITHUB_WORKSPACE"] = info.Environment["BUILDSERVER_WORKSPACE"] = Workspace;
-        // stderr joins stdout in one pipe so that a step's lines keep the order it wrote them in: bash sources
-        // BASH_ENV before the script (line numbers unchanged), and the preamble unsets it for nested shells.
-        info.Environment["BASH_ENV"] = _executor.StderrToStdoutPreamble;
+        if (Path.GetFileName(command[0]) == "bash")
+        {
+            // stderr joins stdout in one pipe so that a step's lines keep the order it wrote them in: bash sources
+            // BASH_ENV before the script (line numbers unchanged), and the preamble unsets it for nested shells.
+            // Other shells have no such hook; their two streams are merged as the lines arrive.
+            info.Environment["BASH_ENV"] = _executor.StderrToStdoutPreamble;
+        }
         info.Environment[ShellExecutor.AttemptMarker] = _request.AttemptId.ToString();
         info.Environment[ShellExecutor.WorkRootMarker] = _executor.WorkRoot;
         return info;
+    }
+
+    /// <summary>The shell template split on spaces, <c>{0}</c> replaced by the script's path (appended when absent).</summary>
+    internal static List<string> ShellCommand(string template, string script)
+    {
+        var args = template.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        if (args.Count == 0) args = [.. ExecutionStep.DefaultShell.Split(' ')];
+        if (!args.Any(a => a.Contains("{0}", StringComparison.Ordinal))) args.Add("{0}");
+        return args.ConvertAll(a => a.Replace("{0}", script, StringComparison.Ordinal));
     }
 
     private static async Task PumpAsync(StreamReader reader, IOutputSink output, OutputChannel stream)
