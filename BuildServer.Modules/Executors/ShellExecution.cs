@@ -23,7 +23,8 @@ internal sealed class ShellExecution : IExecution
     public ShellExecution(ShellExecutor executor, ExecutionRequest request, string root, ShellExecutorOptions options, ILogger logger)
     {
         (_executor, _request, _root, _options, _logger) = (executor, request, root, options, logger);
-        Workspace = Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
+        // An explicit workspace (buildserver run: the user's folder) is used as it is and never removed.
+        Workspace = request.Workspace is { } given ? Path.GetFullPath(given) : Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
         Directory.CreateDirectory(Path.Combine(root, "steps"));
         TempFolder = Directory.CreateDirectory(Path.Combine(root, "tmp")).FullName;
     }

@@ -41,7 +41,7 @@ internal sealed partial class JobRun : IExpressionStatus
     private JobContexts _contexts = null!;
     private CancellationToken _jobStop;
     private CancellationToken _cancellation;
-    private int _timeoutMinutes;
+    private double _timeoutMinutes;
     private bool _failed;
     private string? _outputsFailure;
 

@@ -27,7 +27,7 @@ public sealed record JobSpec(
     Template? If,
     IReadOnlyList<string> RunsOn,
     Priority Priority,
-    int TimeoutMinutes,
+    double TimeoutMinutes,
     bool ContinueOnError,
     RetryPolicy? Retry,
     string? Environment,

@@ -202,7 +202,7 @@ public static class Planner
             If: job.If,
             RunsOn: RunsOn(job, context),
             Priority: job.Priority ?? template.WorkflowPriority ?? Priority.Normal,
-            TimeoutMinutes: (int)Math.Ceiling(timeout),
+            TimeoutMinutes: timeout,
             ContinueOnError: job.ContinueOnError is { } c && Boolean(c, "continue-on-error", job.Id, context),
             Retry: job.Retry,
             Environment: job.Environment is { } env ? Text(env.Name, "environment", job.Id, context) : null,
