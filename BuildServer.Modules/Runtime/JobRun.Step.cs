@@ -42,6 +42,7 @@ internal sealed partial class JobRun
             problem = e.Message;
         }
 
+        name = _masker.Apply(name); // a name may be built from secrets
         bool runs;
         try
         {

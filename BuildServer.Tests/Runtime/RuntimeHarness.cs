@@ -29,6 +29,9 @@ internal sealed class RuntimeHarness : IAsyncDisposable
 
     public IExecution Execution { get; private set; } = null!;
 
+    /// <summary>Lets a test put a decorator between the runner and the real execution.</summary>
+    public Func<IExecution, IExecution>? WrapExecution { get; set; }
+
     public List<IStepKindHandler> Handlers { get; } = [.. NotYetAvailableStepKind.Kinds.Select(k => new NotYetAvailableStepKind(k))];
 
     public async Task<IExecution> PrepareAsync()
@@ -42,7 +45,8 @@ internal sealed class RuntimeHarness : IAsyncDisposable
         await PrepareAsync();
         var runner = new JobRunner(Handlers, Options.Create(new JobRunnerOptions { RunnerName = "test-runner" }),
             time ?? TimeProvider.System, NullLogger<JobRunner>.Instance);
-        return await runner.RunAsync(spec, context ?? Contexts.Default(), Execution, Reporter, cancellationToken);
+        var execution = WrapExecution?.Invoke(Execution) ?? Execution;
+        return await runner.RunAsync(spec, context ?? Contexts.Default(), execution, Reporter, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
