@@ -25,7 +25,8 @@ public enum AnnotationLevel
     Error,
 }
 
-/// <summary>An <c>::error::</c>, <c>::warning::</c> or <c>::notice::</c> a step wrote.</summary>
+/// <summary>An <c>::error::</c>, <c>::warning::</c> or <c>::notice::</c> a step wrote, or a warning of the runtime's
+/// own (a deprecated command, a job output left out). <see cref="StepIndex"/> is -1 for the job itself.</summary>
 public sealed record Annotation(AnnotationLevel Level, string Message, int StepIndex, string? File, int? Line, int? Column, string? Title);
 
 /// <param name="Conclusion">The job's result (<c>needs.job.result</c>): failure if a step failed without

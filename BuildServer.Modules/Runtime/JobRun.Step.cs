@@ -27,14 +27,11 @@ internal sealed partial class JobRun
         var name = DefaultName(step);
         string? problem = null; // an evaluation error, reported only if the step was to run
         var env = JobLevelEnv();
-        var stepEnv = new Dictionary<string, string>(StringComparer.Ordinal);
         _contexts.SetJobStatus(JobStatus());
-        var action = step.Id ?? (index == 0 ? "__run" : $"__run_{index + 1}");
-        _contexts.EnterStep(action, null);
+        _contexts.EnterStep(step.Id ?? (index == 0 ? "__run" : $"__run_{index + 1}"), null);
         try
         {
-            stepEnv = EvaluateEnv(step.Env, "env", ContextAvailability.Step, _contexts.For(env));
-            foreach (var (k, v) in stepEnv) env[k] = v;
+            foreach (var (k, v) in EvaluateEnv(step.Env, "env", ContextAvailability.Step, _contexts.For(env))) env[k] = v;
             if (step.Name is not null) name = TemplateEvaluation.String(step.Name, "name", ContextAvailability.Step, _contexts.For(env));
         }
         catch (KeyEvaluationException e)
@@ -42,6 +39,7 @@ internal sealed partial class JobRun
             problem = e.Message;
         }
 
+        name = _masker.Apply(name); // a name may be built from secrets
         bool runs;
         try
         {
@@ -60,18 +58,20 @@ internal sealed partial class JobRun
         await _reporter.StepStartingAsync(index, name, CancellationToken.None);
         var output = new StepOutput(index, _masker, _reporter.Output, _annotations);
         var continueOnError = false;
-        StepRun run;
-        try
+        var run = new StepRun(Conclusion.Failure, null, problem, []);
+        if (problem is null)
         {
-            if (problem is not null) throw new KeyEvaluationException(problem, new InvalidOperationException(problem));
-            var context = _contexts.For(env);
-            continueOnError = TemplateEvaluation.Flag(step.ContinueOnError, "continue-on-error", ContextAvailability.Step, context);
-            var minutes = TemplateEvaluation.Minutes(step.TimeoutMinutes, "timeout-minutes", ContextAvailability.Step, context);
-            run = await RunWithTimeoutAsync(step, index, name, env, minutes, output, stop);
-        }
-        catch (KeyEvaluationException e)
-        {
-            run = new StepRun(Conclusion.Failure, null, e.Message, []);
+            try
+            {
+                var context = _contexts.For(env);
+                continueOnError = TemplateEvaluation.Flag(step.ContinueOnError, "continue-on-error", ContextAvailability.Step, context);
+                var minutes = TemplateEvaluation.Minutes(step.TimeoutMinutes, "timeout-minutes", ContextAvailability.Step, context);
+                run = await RunWithTimeoutAsync(step, index, name, env, minutes, output, stop);
+            }
+            catch (KeyEvaluationException e)
+            {
+                run = new StepRun(Conclusion.Failure, null, e.Message, []);
+            }
         }
         var conclusion = continueOnError && run.Outcome is Conclusion.Failure or Conclusion.TimedOut ? Conclusion.Success : run.Outcome;
         if (run.Reason is not null && run.Outcome != Conclusion.Success)
@@ -107,11 +107,7 @@ internal sealed partial class JobRun
         {
             return StoppedRun();
         }
-        catch (KeyEvaluationException)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e) when (e is not (OutOfMemoryException or KeyEvaluationException))
         {
             _logger.LogWarning(e, "Step {Index} of job {Job} failed in the runtime", index, _spec.JobId);
             return new StepRun(Conclusion.Failure, null, $"step '{name}' could not run: {e.Message}", []);
@@ -121,14 +117,13 @@ internal sealed partial class JobRun
     private async Task<StepRun> RunScriptAsync(WorkflowStep step, int index, string name, Dictionary<string, string> env,
         FileCommands files, StepOutput output, CancellationToken token)
     {
-        var defaultsContext = _contexts.For(env);
         var context = _contexts.For(env);
         var shellText = step.Shell is not null
             ? TemplateEvaluation.String(step.Shell, "shell", ContextAvailability.Step, context)
-            : _spec.Defaults?.Shell is { } ds ? TemplateEvaluation.String(ds, "defaults.run.shell", ContextAvailability.DefaultsRun, defaultsContext) : null;
+            : _spec.Defaults?.Shell is { } ds ? TemplateEvaluation.String(ds, "defaults.run.shell", ContextAvailability.DefaultsRun, context) : null;
         var directory = step.WorkingDirectory is not null
             ? TemplateEvaluation.String(step.WorkingDirectory, "working-directory", ContextAvailability.Step, context)
-            : _spec.Defaults?.WorkingDirectory is { } dw ? TemplateEvaluation.String(dw, "defaults.run.working-directory", ContextAvailability.DefaultsRun, defaultsContext) : null;
+            : _spec.Defaults?.WorkingDirectory is { } dw ? TemplateEvaluation.String(dw, "defaults.run.working-directory", ContextAvailability.DefaultsRun, context) : null;
         var script = TemplateEvaluation.String(step.Run!, "run", ContextAvailability.Step, context);
 
         var prepend = Enumerable.Reverse(_addedPath).ToList();

@@ -95,13 +95,19 @@ internal sealed partial class JobRun : IExpressionStatus
     /// <summary>Writes the event file and evaluates the env of the workflow and the job; null, or why the job cannot run.</summary>
     private string? SetUp()
     {
-        var temp = _execution.TempFolder;
-        var eventPath = $"{temp}/_github_workflow/event.json";
-        var hostEvent = _execution.ToHostPath(eventPath);
-        Directory.CreateDirectory(Path.GetDirectoryName(hostEvent)!);
-        File.WriteAllText(hostEvent, _context.Github["event"]?.ToJsonString() ?? "{}");
+        var eventPath = $"{_execution.TempFolder}/_github_workflow/event.json";
         _defaults = DefaultEnvironment.Create(_spec, _context, _execution.Workspace, eventPath, _runner);
         _contexts = new JobContexts(_spec, _context, _runner, _execution.Workspace, _execution.ToHostPath(_execution.Workspace), eventPath);
+        try
+        {
+            var hostEvent = _execution.ToHostPath(eventPath);
+            Directory.CreateDirectory(Path.GetDirectoryName(hostEvent)!);
+            File.WriteAllText(hostEvent, _context.Github["event"]?.ToJsonString() ?? "{}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail($"could not write the event file: {e.Message}");
+        }
         try
         {
             _workflowEnv = EvaluateEnv(_spec.WorkflowEnv, "env", ContextAvailability.WorkflowEnv, _contexts.For(null));
@@ -110,8 +116,13 @@ internal sealed partial class JobRun : IExpressionStatus
         }
         catch (KeyEvaluationException e)
         {
-            new StepOutput(-1, _masker, _reporter.Output, _annotations).Note("Error: " + e.Message);
-            return e.Message;
+            return Fail(e.Message);
+        }
+
+        string Fail(string reason)
+        {
+            new StepOutput(-1, _masker, _reporter.Output, _annotations).Note("Error: " + reason);
+            return reason;
         }
     }
 
