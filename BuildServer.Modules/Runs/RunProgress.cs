@@ -45,11 +45,13 @@ internal static class RunProgress
             changed = false;
             foreach (var job in run.Jobs.Where(j => j.Status.IsFinished() && IsFailure(j) && j.FailFast).ToList())
             {
-                var siblings = run.Jobs.Where(s => s.Key == job.Key && s != job && !s.Status.IsFinished()).ToList();
+                // Siblings still running are told to stop (once); they finish when their agents report back.
+                var siblings = run.Jobs.Where(s => s.Key == job.Key && s != job && !s.Status.IsFinished()
+                                                   && !s.Attempts.Any(a => stop.Contains(a.Id))).ToList();
                 if (siblings.Count > 0)
                 {
                     stop.AddRange(await CancelJobsAsync(db, siblings, now, actor, $"fail-fast: '{job.Name}' {job.Status.ToWire()}", ct));
-                    changed = true;
+                    changed |= siblings.Any(s => s.Status.IsFinished());
                 }
             }
             foreach (var job in run.Jobs.Where(j => j.Status == Status.Pending && j.Attempts.Count == 0).ToList())
