@@ -113,7 +113,7 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         if (_process is { HasExited: false } p)
         {
-            _ = Signal(p.Id, 15);
+            Processes.Signal(p.Id, Processes.SigTerm);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await p.WaitForExitAsync(timeout.Token);
         }
@@ -146,8 +146,4 @@ public sealed class ServerProcess : IAsyncDisposable
         if (line is null) return;
         lock (_output) _output.AppendLine(line);
     }
-
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Signal(int pid, int signal);
 }
