@@ -38,20 +38,20 @@ internal sealed class WorkflowParser(IStepKindRegistry kinds) : IWorkflowParser
     /// <summary>The parse itself, letting a bug's exception through (the fuzz tests call this to see it).</summary>
     internal WorkflowParseResult ParseUnguarded(string yaml)
     {
+        // Editors hide a byte-order mark; columns count from the first visible character.
+        if (yaml.StartsWith('\uFEFF')) yaml = yaml[1..];
+        var loaded = YamlLoader.Load(yaml);
+        if (loaded.Root is null)
         {
-            var loaded = YamlLoader.Load(yaml);
-            if (loaded.Root is null)
-            {
-                return loaded.Problems is [var problem, ..]
-                    ? Fail(SourceMap.At(problem.At), problem.Message)
-                    : Fail(new SourcePos(1, 1), "The workflow file is empty: it needs at least 'jobs'.");
-            }
-            var reader = new WorkflowReader(yaml, kinds);
-            foreach (var problem in loaded.Problems) reader.Error(SourceMap.At(problem.At), problem.Message);
-            var workflow = reader.ReadWorkflow(loaded.Root);
-            var errors = reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
-            return new WorkflowParseResult(errors.Count == 0 ? workflow : null, errors);
+            return loaded.Problems is [var problem, ..]
+                ? Fail(SourceMap.At(problem.At), problem.Message)
+                : Fail(new SourcePos(1, 1), "The workflow file is empty: it needs at least 'jobs'.");
         }
+        var reader = new WorkflowReader(yaml, kinds);
+        foreach (var problem in loaded.Problems) reader.Error(SourceMap.At(problem.At), problem.Message);
+        var workflow = reader.ReadWorkflow(loaded.Root);
+        var errors = reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
+        return new WorkflowParseResult(errors.Count == 0 ? workflow : null, errors);
     }
 
     private static WorkflowParseResult Fail(SourcePos at, string message) => new(null, [new WorkflowError(at.Line, at.Column, message)]);

@@ -120,3 +120,23 @@ public sealed class WorkflowBadInputTests
         Assert.That(errors.Single(), Does.StartWith("3:5: The merge key '<<' needs a mapping"));
     }
 }
+
+/// <summary>Files written on Windows or with a byte-order mark read like any other.</summary>
+public sealed class WorkflowLineEndingTests
+{
+    [Test]
+    public void Parse_CrLfLineEndings_KeepPositions()
+    {
+        var yaml = "on: push\r\njobs:\r\n  build:\r\n    steps:\r\n      - run: |\r\n          echo ${{ matrix.os ] }}\r\n";
+
+        Assert.That(Errors(yaml).Single(), Does.StartWith("6:30: Invalid expression in 'run' of step 1 of job 'build'"));
+    }
+
+    [Test]
+    public void Parse_ByteOrderMark_IsIgnored()
+    {
+        var workflow = Valid("\uFEFFon: push\njobs: { a: { steps: [{ run: x }] } }");
+
+        Assert.That(workflow.Jobs.Single().Id, Is.EqualTo("a"));
+    }
+}
