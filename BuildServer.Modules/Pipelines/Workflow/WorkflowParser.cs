@@ -6,6 +6,9 @@ internal static class WorkflowLimits
     public const int MaxJobs = 500;
     public const int MaxStepsPerJob = 1000;
     public const int MaxMatrixCombinations = 256;
+
+    /// <summary>Errors reported per file; past this a file is more noise than workflow.</summary>
+    public const int MaxErrors = 1000;
 }
 
 /// <summary>
@@ -51,6 +54,12 @@ internal sealed class WorkflowParser(IStepKindRegistry kinds) : IWorkflowParser
         foreach (var problem in loaded.Problems) reader.Error(SourceMap.At(problem.At), problem.Message);
         var workflow = reader.ReadWorkflow(loaded.Root);
         var errors = reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
+        if (errors.Count > WorkflowLimits.MaxErrors)
+        {
+            var last = errors[WorkflowLimits.MaxErrors - 1];
+            var more = errors.Count - WorkflowLimits.MaxErrors + 1;
+            errors = [.. errors.Take(WorkflowLimits.MaxErrors - 1), last with { Message = $"{more} more errors from here on are not shown; fix the ones above first.", Job = null }];
+        }
         return new WorkflowParseResult(errors.Count == 0 ? workflow : null, errors);
     }
 

@@ -149,6 +149,28 @@ public sealed class MatrixExpansionTests
     }
 
     [Test]
+    public void Expand_ALargeProductExcludedBelowTheLimit_IsAllowed()
+    {
+        var values = "[" + string.Join(",", Enumerable.Range(0, 20)) + "]";
+        var excludes = string.Join(",", Enumerable.Range(0, 10).Select(i => $$"""{ "a": {{i}} }"""));
+
+        var result = MatrixExpansion.Expand(Matrix($$"""{ "a": {{values}}, "b": {{values}}, "exclude": [{{excludes}}] }"""));
+
+        Assert.That((result.Error, result.Combinations.Count), Is.EqualTo(((string?)null, 200)));
+    }
+
+    [Test]
+    public void Expand_HugeExcludeList_IsRefusedInsteadOfBeingSlow()
+    {
+        var values = "[" + string.Join(",", Enumerable.Range(0, 64)) + "]";
+        var excludes = string.Join(",", Enumerable.Range(0, 1000).Select(i => $$"""{ "a": {{i}}, "b": 1 }"""));
+
+        var result = MatrixExpansion.Expand(Matrix($$"""{ "a": {{values}}, "b": {{values}}, "exclude": [{{excludes}}] }"""));
+
+        Assert.That(result.Error, Is.EqualTo("the matrix's include and exclude lists (1000 entries) are too long for 4096 combinations"));
+    }
+
+    [Test]
     public void Expand_KeyNotAList_IsAnError()
     {
         var result = MatrixExpansion.Expand(Matrix("""{ "os": "linux" }"""));

@@ -40,7 +40,7 @@ public sealed class WorkflowBadInputTests
         Assert.Multiple(() =>
         {
             Assert.That(error.ToString(), Is.EqualTo($"1:1: The workflow file is larger than {PipelineLimits.MaxBytes / 1024} KiB."));
-            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)));
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
         });
     }
 
@@ -84,7 +84,7 @@ public sealed class WorkflowBadInputTests
         {
             Assert.That(error.Message, Is.EqualTo("YAML aliases expand to more than 100000 nodes."));
             Assert.That(error.Line, Is.InRange(5, 6));
-            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
         });
     }
 
@@ -102,6 +102,23 @@ public sealed class WorkflowBadInputTests
         var yaml = WithJob("steps:\n" + string.Concat(Enumerable.Range(0, 1001).Select(_ => "  - run: x\n")).TrimEnd('\n'));
 
         Assert.That(SingleError(yaml).ToString(), Is.EqualTo("4:5: Job 'build' has 1001 steps; at most 1000 are allowed."));
+    }
+
+    [Test]
+    public void Parse_DenseNeedsWithCycles_ReportsAFewCyclesQuickly()
+    {
+        var ids = Enumerable.Range(0, 300).Select(i => $"j{i}").ToList();
+        var yaml = "jobs:\n" + string.Concat(ids.Select(id => $"  {id}: {{ needs: [{string.Join(",", ids.Where(o => o != id))}], steps: [{{ run: x }}] }}\n"));
+        var clock = Stopwatch.StartNew();
+
+        var errors = Errors(yaml);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(errors, Has.Count.EqualTo(10));
+            Assert.That(errors, Has.All.Contains("The jobs' needs form a cycle: "));
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
+        });
     }
 
     [Test]
