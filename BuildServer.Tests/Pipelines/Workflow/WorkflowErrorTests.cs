@@ -185,6 +185,8 @@ public sealed class WorkflowErrorTests
     [TestCase("on: { workflow_call: { inputs: { n: { required: true } } } }", "1:34: Input 'n' of 'on.workflow_call' needs a 'type' (boolean, number or string).")]
     [TestCase("on: { workflow_call: { inputs: { n: { type: choice } } } }", "1:45: 'type' of input 'n' of 'on.workflow_call' must be one of string, boolean, number, not 'choice'.")]
     [TestCase("on: { workflow_call: { outputs: { o: { description: d } } } }", "1:35: Output 'o' of 'on.workflow_call' needs a 'value'.")]
+    [TestCase("on:", "1:4: 'on' is empty: name the events that start the workflow, e.g. 'on: push'.")]
+    [TestCase("on: [push, pushh]", "1:12: Unknown event 'pushh' in 'on'. Did you mean 'push'?")]
     [TestCase("on: { release: { types: [published] }, relase: {} }", "1:40: Unknown event 'relase' in 'on'. Did you mean 'release'?")]
     public void Parse_BadTrigger_IsReported(string on, string expected)
     {

@@ -46,6 +46,30 @@ public sealed class WorkflowExpressionTests
     }
 
     [Test]
+    public void Parse_BadConditionOnSeveralPlainLines_PointsAtItsLineAndColumn()
+    {
+        var yaml = WithJob("""
+            if: github.event_name == 'push' &&
+              github.ref == = 'refs/heads/main'
+            steps: [{ run: x }]
+            """);
+
+        Assert.That(Errors(yaml).Single(), Does.StartWith("5:21: Invalid expression in 'if' of job 'build': Unexpected symbol: '='"));
+    }
+
+    [Test]
+    public void Parse_BadExpressionInMultiLineDoubleQuotes_PointsAtItsLineAndColumn()
+    {
+        var yaml = WithJob("""
+            name: "a \"quoted\"
+              ${{ matrix.os ] }}"
+            steps: [{ run: x }]
+            """);
+
+        Assert.That(Errors(yaml).Single(), Does.StartWith("5:21: Invalid expression in 'name' of job 'build'"));
+    }
+
+    [Test]
     public void Parse_UnclosedExpression_IsReported()
     {
         Assert.That(Errors(WithJob("steps: [{ run: 'echo ${{ github.sha' }]")).Single(), Does.StartWith("4:26: Invalid expression in 'run' of step 1 of job 'build': The expression is not closed"));
