@@ -7,7 +7,7 @@ internal sealed partial class WorkflowReader
     private static readonly string[] StepKeys =
         [
             "id", "name", "if", "run", "shell", "working-directory", "env", "continue-on-error", "timeout-minutes", "uses", "with",
-            "background", "wait", "wait-all", "cancel",
+            "background", "wait", "wait-all", "cancel", "parallel",
         ];
 
     /// <summary>Keys of a step that controls background steps instead of running something.</summary>
@@ -73,8 +73,20 @@ internal sealed partial class WorkflowReader
                 case "wait": wait = StringList(value, where).Select(s => EarlierStep(s, where, ids)).ToList(); break;
                 case "wait-all": waitAll = Flag(value, where); break;
                 case "cancel": cancel = Text(value, where) is not null ? EarlierStep((YScalar)value, where, ids) : null; break;
+                case "parallel":
+                    Error(keyNode, $"'parallel' step groups ({what}) are not supported yet; give the steps 'background: true' and add a step with 'wait-all: true' after them.");
+                    break;
             }
         }
+        // A 'parallel' group was reported above; saying it lacks 'run' too would only add noise.
+        if (!HasKey(node, "parallel")) CheckOneAction(node, what, withKey);
+        return new WorkflowStep(index, Pos(node), id, name, condition, run, shell, directory, env, continueOnError, timeout, uses, kind, with,
+            background, wait, waitAll, cancel);
+    }
+
+    /// <summary>A step does exactly one thing: run, uses, wait, wait-all or cancel.</summary>
+    private void CheckOneAction(YNode node, string what, YNode? withKey)
+    {
         var hasRun = HasKey(node, "run");
         var hasUses = HasKey(node, "uses");
         var controls = ControlKeys.Count(k => HasKey(node, k));
@@ -89,8 +101,6 @@ internal sealed partial class WorkflowReader
                 : $"{Capitalized(what)} needs 'run' (a command) or 'uses' (an action).");
         }
         if (hasRun && withKey is not null) Error(withKey, $"'with' of {what} is for 'uses' steps; a 'run' step takes 'env'.");
-        return new WorkflowStep(index, Pos(node), id, name, condition, run, shell, directory, env, continueOnError, timeout, uses, kind, with,
-            background, wait, waitAll, cancel);
     }
 
     /// <summary>A step id that <c>wait</c> or <c>cancel</c> names: it must be an earlier step of the job.</summary>

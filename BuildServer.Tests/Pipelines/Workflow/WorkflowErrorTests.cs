@@ -56,6 +56,7 @@ public sealed class WorkflowErrorTests
     [TestCase("- uses: dtolnay/rust-toolchain@stable", "5:15: unsupported action 'dtolnay/rust-toolchain@stable'")]
     [TestCase("- uses: docker://alpine:3", "5:15: unsupported action 'docker://alpine:3'")]
     [TestCase("- uses: actions/checkout", "5:15: The action 'actions/checkout' in 'uses' of step 1 of job 'build' needs a version after '@', e.g. 'actions/checkout@v4'.")]
+    [TestCase("- parallel:\n    - run: a\n    - run: b", "5:9: 'parallel' step groups (step 1 of job 'build') are not supported yet; give the steps 'background: true'")]
     [TestCase("- { wait: nobody }", "5:17: 'wait' of step 1 of job 'build' names 'nobody', which is not the id of an earlier step of this job.")]
     [TestCase("- run: x\n  timeout-minutes: -1", "6:26: 'timeout-minutes' of step 1 of job 'build' must be a number or an expression, not '-1'.")]
     public void Parse_BadStep_IsReportedAtTheStep(string steps, string expected)
