@@ -83,8 +83,10 @@ internal sealed partial class WorkflowReader
         return services;
     }
 
-    private StrategySpec? ReadStrategy(YNode node, string what)
+    /// <param name="job">"job 'id'", for messages.</param>
+    private StrategySpec? ReadStrategy(YNode node, string job)
     {
+        var what = $"'strategy' of {job}";
         JsonNode? matrix = null;
         var matrixPos = Pos(node);
         Template? failFast = null, maxParallel = null;
@@ -95,7 +97,7 @@ internal sealed partial class WorkflowReader
             {
                 case "matrix":
                     matrixPos = TextPos(value);
-                    matrix = ReadMatrix(keyNode, value, $"the matrix of {what["'strategy' of ".Length..]}");
+                    matrix = ReadMatrix(keyNode, value, $"the matrix of {job}");
                     break;
                 case "fail-fast": failFast = Boolean(value, where, ExpressionScopes.Strategy); break;
                 case "max-parallel": maxParallel = Number(value, where, ExpressionScopes.Strategy, whole: true, min: 1); break;
