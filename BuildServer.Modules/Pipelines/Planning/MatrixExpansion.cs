@@ -15,8 +15,11 @@ public sealed record MatrixExpansionResult(IReadOnlyList<JsonObject> Combination
 /// </summary>
 public static class MatrixExpansion
 {
-    /// <summary>Past this many raw combinations the product is not built: no exclude list makes it fit the limit.</summary>
-    private const long ProductCap = 1 << 16;
+    /// <summary>Past this many raw combinations the product is not built: no realistic exclude list makes it fit.</summary>
+    private const long ProductCap = 1 << 12;
+
+    /// <summary>How many combination-to-entry comparisons include and exclude may cost, so that no input is slow.</summary>
+    private const long ComparisonBudget = 4_000_000;
 
     public static MatrixExpansionResult Expand(JsonObject matrix, int limit = 256)
     {
@@ -46,7 +49,11 @@ public static class MatrixExpansion
 
         var size = axes.Count == 0 ? 0L : 1L;
         foreach (var (_, values) in axes) size = values.Count == 0 ? 0 : size > long.MaxValue / values.Count ? long.MaxValue : size * values.Count;
-        if (size > ProductCap) return Fail($"the matrix expands to {size} combinations, more than the limit of {limit}");
+        if (size > Math.Max(ProductCap, limit)) return Fail($"the matrix expands to {size} combinations, more than the limit of {limit}");
+        if (Math.Max(size, 1) * (include.Count + exclude.Count) > ComparisonBudget)
+        {
+            return Fail($"the matrix's include and exclude lists ({include.Count + exclude.Count} entries) are too long for {size} combinations");
+        }
 
         var originals = Product(axes, size).Where(c => !exclude.Any(e => Matches(c, e))).ToList();
         var originalKeys = axes.Select(a => a.Key).ToHashSet(StringComparer.Ordinal);

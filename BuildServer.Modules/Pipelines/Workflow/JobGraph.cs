@@ -3,9 +3,9 @@ namespace BuildServer.Modules.Pipelines.Workflow;
 /// <summary>Cycles in the jobs' <c>needs</c> (a matrix job is one node: needs name job ids, not instances).</summary>
 internal static class JobGraph
 {
-    /// <summary>Each cycle once, as a path that ends where it starts (<c>a, b, a</c>), in the order the jobs are
+    /// <summary>Each cycle once (at most <paramref name="max"/>: one is enough to act on), as a path that ends where it starts (<c>a, b, a</c>), in the order the jobs are
     /// written. Iterative depth-first search, so a long chain cannot exhaust the stack.</summary>
-    public static List<List<string>> Cycles(IReadOnlyDictionary<string, List<string>> needs)
+    public static List<List<string>> Cycles(IReadOnlyDictionary<string, List<string>> needs, int max = 10)
     {
         var cycles = new List<List<string>>();
         var reported = new HashSet<string>(StringComparer.Ordinal);
@@ -16,7 +16,7 @@ internal static class JobGraph
             var path = new List<string> { start };
             var next = new Stack<int>([0]);
             state[start] = 1;
-            while (path.Count > 0)
+            while (path.Count > 0 && cycles.Count < max)
             {
                 var node = path[^1];
                 var edges = needs.GetValueOrDefault(node) ?? [];

@@ -27,8 +27,48 @@ internal sealed class SourceMap(string text)
             ScalarStyle.SingleQuoted when singleLine => Walk(start + 1, at with { Column = at.Column + 1 }, offset, QuotedStep('\'')),
             ScalarStyle.DoubleQuoted when singleLine => Walk(start + 1, at with { Column = at.Column + 1 }, offset, QuotedStep('"')),
             ScalarStyle.Literal => Literal(scalar, offset),
-            _ => ByExpression(scalar, offset) ?? at,
+            _ => Fold(scalar, offset) ?? ByExpression(scalar, offset) ?? at,
         };
+    }
+
+    /// <summary>Multi-line flow scalars and folded blocks: walks value and source together, where a line break
+    /// and the indentation after it in the source became one space (or newline) in the value. Null when the two
+    /// stop matching (an escape it does not know), so the caller falls back.</summary>
+    private SourcePos? Fold(YScalar scalar, int offset)
+    {
+        var value = scalar.Value;
+        var end = (int)Math.Clamp(scalar.End.Index, 0, _text.Length);
+        var i = (int)Math.Clamp(scalar.Start.Index, 0, _text.Length);
+        var quote = scalar.Style switch { ScalarStyle.SingleQuoted => '\'', ScalarStyle.DoubleQuoted => '"', _ => '\0' };
+        if (quote != '\0') i++;
+        if (scalar.Style == ScalarStyle.Folded)
+        {
+            i = LineStart((int)scalar.Start.Line + 1) + BlockIndent((int)scalar.Start.Line);
+        }
+        var v = 0;
+        while (v < offset && i < end)
+        {
+            if (quote == '"' && _text[i] == '\\')
+            {
+                i += QuotedStep(quote)(_text, i);
+                v++;
+            }
+            else if (_text[i] == value[v])
+            {
+                i += quote == '\'' && _text[i] == '\'' ? 2 : 1;
+                v++;
+            }
+            else if (char.IsWhiteSpace(_text[i]))
+            {
+                while (i < end && char.IsWhiteSpace(_text[i])) i++;
+                while (v < offset && value[v] is ' ' or '\n') v++;
+            }
+            else
+            {
+                return null;
+            }
+        }
+        return i <= end ? PositionOf(Math.Min(i, _text.Length)) : null;
     }
 
     /// <summary>Advances through the source from <paramref name="index"/>: each call of <paramref name="step"/>

@@ -89,7 +89,9 @@ public sealed record RunDefaults(Template? Shell, Template? WorkingDirectory);
 
 public sealed record ConcurrencySpec(Template Group, Template? CancelInProgress);
 
-public sealed record EnvironmentSpec(Template Name, Template? Url);
+/// <param name="Deployment"><c>deployment:</c> "true"/"false" or an expression; "false" uses the environment's
+/// protection rules and secrets without creating a deployment. Null means true.</param>
+public sealed record EnvironmentSpec(Template Name, Template? Url, Template? Deployment = null);
 
 /// <summary><c>container:</c> or one entry of <c>services:</c>. A bare string is the image.</summary>
 public sealed record ContainerSpec(
@@ -150,6 +152,11 @@ public sealed record WorkflowJob(
 /// <param name="Uses">The action reference as written (<c>actions/checkout@v4</c>, <c>./path</c>); null for a <c>run</c> step.</param>
 /// <param name="Kind">The registered step kind that <see cref="Uses"/> resolved to (e.g. <c>checkout</c>); null for a <c>run</c> step.</param>
 /// <param name="With">The <c>with:</c> inputs of a <c>uses</c> step.</param>
+/// <param name="Background"><c>background:</c> "true"/"false" or an expression: the step starts and the job goes on
+/// without waiting for it. Null means false.</param>
+/// <param name="Wait"><c>wait:</c> ids of earlier background steps this step waits for (a step with no run/uses).</param>
+/// <param name="WaitAll"><c>wait-all: true</c>: waits for every earlier background step.</param>
+/// <param name="Cancel"><c>cancel:</c> the id of an earlier background step this step stops.</param>
 public sealed record WorkflowStep(
     int Index,
     SourcePos Pos,
@@ -164,7 +171,11 @@ public sealed record WorkflowStep(
     Template? TimeoutMinutes,
     string? Uses,
     string? Kind,
-    IReadOnlyDictionary<string, Template> With);
+    IReadOnlyDictionary<string, Template> With,
+    Template? Background = null,
+    IReadOnlyList<string>? Wait = null,
+    bool WaitAll = false,
+    string? Cancel = null);
 
 /// <summary>An error in a workflow file. <see cref="Job"/> names the job it is in, when it is in one.</summary>
 public sealed record WorkflowError(int Line, int Column, string Message, string? Job = null)

@@ -7,7 +7,7 @@ namespace BuildServer.Modules.Pipelines.Workflow;
 
 internal sealed partial class WorkflowReader
 {
-    private static readonly string[] EnvironmentKeys = ["name", "url"];
+    private static readonly string[] EnvironmentKeys = ["name", "url", "deployment"];
     private static readonly string[] ContainerKeys = ["image", "env", "ports", "volumes", "options", "credentials"];
     private static readonly string[] CredentialKeys = ["username", "password"];
     private static readonly string[] StrategyKeys = ["matrix", "fail-fast", "max-parallel"];
@@ -20,14 +20,18 @@ internal sealed partial class WorkflowReader
     private EnvironmentSpec? ReadEnvironment(YNode node, string what)
     {
         if (node is YScalar) return Template(node, what, ExpressionScopes.Job) is { } name ? new EnvironmentSpec(name, null) : null;
-        Template? nameTemplate = null, url = null;
+        Template? nameTemplate = null, url = null, deployment = null;
         foreach (var (key, _, value) in Entries(node, what, EnvironmentKeys))
         {
-            if (key == "name") nameTemplate = Template(value, $"'name' of {what}", ExpressionScopes.Job);
-            else url = Template(value, $"'url' of {what}", ExpressionScopes.EnvironmentUrl);
+            switch (key)
+            {
+                case "name": nameTemplate = Template(value, $"'name' of {what}", ExpressionScopes.Job); break;
+                case "url": url = Template(value, $"'url' of {what}", ExpressionScopes.EnvironmentUrl); break;
+                default: deployment = Boolean(value, $"'deployment' of {what}", ExpressionScopes.Job); break;
+            }
         }
         if (node is YMapping && !HasKey(node, "name")) Error(node, $"{Capitalized(what)} needs a 'name'.");
-        return nameTemplate is null ? null : new EnvironmentSpec(nameTemplate, url);
+        return nameTemplate is null ? null : new EnvironmentSpec(nameTemplate, url, deployment);
     }
 
     private ContainerSpec? ReadContainer(YNode node, string what)
@@ -79,8 +83,10 @@ internal sealed partial class WorkflowReader
         return services;
     }
 
-    private StrategySpec? ReadStrategy(YNode node, string what)
+    /// <param name="job">"job 'id'", for messages.</param>
+    private StrategySpec? ReadStrategy(YNode node, string job)
     {
+        var what = $"'strategy' of {job}";
         JsonNode? matrix = null;
         var matrixPos = Pos(node);
         Template? failFast = null, maxParallel = null;
@@ -91,7 +97,7 @@ internal sealed partial class WorkflowReader
             {
                 case "matrix":
                     matrixPos = TextPos(value);
-                    matrix = ReadMatrix(keyNode, value, $"the matrix of {what["'strategy' of ".Length..]}");
+                    matrix = ReadMatrix(keyNode, value, $"the matrix of {job}");
                     break;
                 case "fail-fast": failFast = Boolean(value, where, ExpressionScopes.Strategy); break;
                 case "max-parallel": maxParallel = Number(value, where, ExpressionScopes.Strategy, whole: true, min: 1); break;

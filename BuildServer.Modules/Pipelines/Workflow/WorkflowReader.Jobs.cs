@@ -20,10 +20,14 @@ internal sealed partial class WorkflowReader
 
     private List<WorkflowJob>? ReadJobs(YNode keyNode, YNode node)
     {
-        if (node is not YMapping mapping || mapping.Entries.Count == 0)
+        if (node is YScalar { IsNull: true } or YMapping { Entries.Count: 0 })
         {
-            Error(node is YMapping || node is YScalar { IsNull: true } ? keyNode : node,
-                node is YMapping or YScalar { IsNull: true } ? "'jobs' is empty: a workflow needs at least one job." : $"'jobs' must be a mapping of job ids to jobs, not {node.Kind}.");
+            Error(keyNode, "'jobs' is empty: a workflow needs at least one job.");
+            return null;
+        }
+        if (node is not YMapping mapping)
+        {
+            Error(node, $"'jobs' must be a mapping of job ids to jobs, not {node.Kind}.");
             return null;
         }
         if (mapping.Entries.Count > WorkflowLimits.MaxJobs)
@@ -100,7 +104,7 @@ internal sealed partial class WorkflowReader
                 case "continue-on-error": continueOnError = Boolean(value, where, ExpressionScopes.Job); break;
                 case "container": container = ReadContainer(value, where); break;
                 case "services": services = ReadServices(value, where); break;
-                case "strategy": strategy = ReadStrategy(value, where); break;
+                case "strategy": strategy = ReadStrategy(value, what); break;
                 case "steps": steps = ReadSteps(id, keyNode, value); break;
                 case "permissions": permissions = ReadPermissions(value, where); break;
                 case "uses": usesNode = ReadReusableUses(value, where); break;

@@ -5,7 +5,13 @@ namespace BuildServer.Modules.Pipelines.Workflow;
 internal sealed partial class WorkflowReader
 {
     private static readonly string[] StepKeys =
-        ["id", "name", "if", "run", "shell", "working-directory", "env", "continue-on-error", "timeout-minutes", "uses", "with"];
+        [
+            "id", "name", "if", "run", "shell", "working-directory", "env", "continue-on-error", "timeout-minutes", "uses", "with",
+            "background", "wait", "wait-all", "cancel", "parallel",
+        ];
+
+    /// <summary>Keys of a step that controls background steps instead of running something.</summary>
+    private static readonly string[] ControlKeys = ["wait", "wait-all", "cancel"];
     private static readonly string[] Shells = ["bash", "sh", "python", "pwsh", "powershell", "cmd"];
 
     private List<WorkflowStep> ReadSteps(string job, YNode keyNode, YNode node)
@@ -38,7 +44,10 @@ internal sealed partial class WorkflowReader
             return null;
         }
         string? id = null, uses = null, kind = null;
-        Template? name = null, condition = null, run = null, shell = null, directory = null, continueOnError = null, timeout = null;
+        Template? name = null, condition = null, run = null, shell = null, directory = null, continueOnError = null, timeout = null, background = null;
+        List<string>? wait = null;
+        var waitAll = false;
+        string? cancel = null;
         IReadOnlyDictionary<string, Template> env = new Dictionary<string, Template>(), with = env;
         YNode? withKey = null;
         foreach (var (key, keyNode, value) in Entries(node, what, StepKeys))
@@ -60,18 +69,48 @@ internal sealed partial class WorkflowReader
                     withKey = keyNode;
                     with = TemplateMap(value, where, ExpressionScopes.Step);
                     break;
+                case "background": background = Boolean(value, where, ExpressionScopes.Step); break;
+                case "wait": wait = StringList(value, where).Select(s => EarlierStep(s, where, ids)).ToList(); break;
+                case "wait-all": waitAll = Flag(value, where); break;
+                case "cancel": cancel = Text(value, where) is not null ? EarlierStep((YScalar)value, where, ids) : null; break;
+                case "parallel":
+                    Error(keyNode, $"'parallel' step groups ({what}) are not supported yet; give the steps 'background: true' and add a step with 'wait-all: true' after them.");
+                    break;
             }
         }
+        // A 'parallel' group was reported above; saying it lacks 'run' too would only add noise.
+        if (!HasKey(node, "parallel")) CheckOneAction(node, what, withKey);
+        return new WorkflowStep(index, Pos(node), id, name, condition, run, shell, directory, env, continueOnError, timeout, uses, kind, with,
+            background, wait, waitAll, cancel);
+    }
+
+    /// <summary>A step does exactly one thing: run, uses, wait, wait-all or cancel.</summary>
+    private void CheckOneAction(YNode node, string what, YNode? withKey)
+    {
         var hasRun = HasKey(node, "run");
         var hasUses = HasKey(node, "uses");
-        if (hasRun == hasUses)
+        var controls = ControlKeys.Count(k => HasKey(node, k));
+        if (controls > 0 && (hasRun || hasUses || controls > 1))
+        {
+            Error(node, $"{Capitalized(what)} may do one thing: 'run', 'uses', 'wait', 'wait-all' or 'cancel'.");
+        }
+        else if (controls == 0 && hasRun == hasUses)
         {
             Error(node, hasRun
                 ? $"{Capitalized(what)} has both 'run' and 'uses'; a step does one of them."
                 : $"{Capitalized(what)} needs 'run' (a command) or 'uses' (an action).");
         }
         if (hasRun && withKey is not null) Error(withKey, $"'with' of {what} is for 'uses' steps; a 'run' step takes 'env'.");
-        return new WorkflowStep(index, Pos(node), id, name, condition, run, shell, directory, env, continueOnError, timeout, uses, kind, with);
+    }
+
+    /// <summary>A step id that <c>wait</c> or <c>cancel</c> names: it must be an earlier step of the job.</summary>
+    private string EarlierStep(YScalar node, string what, Dictionary<string, YNode> ids)
+    {
+        if (!ids.ContainsKey(node.Value))
+        {
+            Error(TextPos(node), $"{Capitalized(what)} names '{node.Value}', which is not the id of an earlier step of this job.{Suggestions.DidYouMean(node.Value, ids.Keys)}");
+        }
+        return node.Value;
     }
 
     private string? ReadStepId(YNode node, string what, string job, Dictionary<string, YNode> ids)

@@ -29,6 +29,9 @@ internal sealed partial class WorkflowReader
         var events = new List<(string Name, YNode NameNode, YNode? Config)>();
         switch (node)
         {
+            case YScalar { IsNull: true }:
+                Error(node, "'on' is empty: name the events that start the workflow, e.g. 'on: push'.");
+                break;
             case YScalar scalar:
                 events.Add((scalar.Value, scalar, null));
                 break;

@@ -20,7 +20,7 @@ internal sealed partial class WorkflowReader
     {
         if (root is YScalar { IsNull: true })
         {
-            Error(root, "The workflow file is empty: it needs at least 'jobs'.");
+            Error(new SourcePos(1, 1), "The workflow file is empty: it needs at least 'jobs'.");
             return null;
         }
         if (root is not YMapping)

@@ -24,15 +24,21 @@ internal static partial class YamlLoader
     public static YamlLoadResult Load(string text)
     {
         var problems = new List<YamlProblem>();
+        var parser = new Parser(new StringReader(text));
         try
         {
-            var root = Build(new Parser(new StringReader(text)), problems, out var stop);
+            var root = Build(parser, problems, out var stop);
             return stop is null ? new YamlLoadResult(root, problems) : new YamlLoadResult(null, [stop]);
         }
         catch (YamlException e)
         {
             var message = MarkPrefix().Replace(e.Message, "");
             return Stop(e.Start, "Invalid YAML: " + message.TrimEnd('.') + ".");
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (instead of a YamlException) for a few malformed plain scalars.
+            return Stop(parser.Current?.End ?? Mark.Empty, "Invalid YAML after this point: a value could not be read (check quoting and indentation).");
         }
     }
 
