@@ -153,7 +153,7 @@ internal sealed partial class WorkflowReader
                     default:
                         foreach (var (field, _, fieldValue) in Entries(config, where, CallSecretKeys))
                         {
-                            if (field == "required") Boolean(fieldValue, $"'required' of {where}", ExpressionScopes.WorkflowLevel);
+                            if (field == "required") Flag(fieldValue, $"'required' of {where}");
                         }
                         secrets.Add(name);
                         break;
