@@ -21,6 +21,14 @@ internal sealed partial class JobRun
         return step.Uses ?? $"step {step.Index + 1}";
     }
 
+    /// <summary>The background-step key a step uses, if any: parsed, but not run yet.</summary>
+    private static string? BackgroundKey(WorkflowStep step) =>
+        step.Background is { } b && !string.Equals(b.Text.Trim(), "false", StringComparison.OrdinalIgnoreCase) ? "background"
+        : step.Wait is { Count: > 0 } ? "wait"
+        : step.WaitAll ? "wait-all"
+        : step.Cancel is not null ? "cancel"
+        : null;
+
     /// <summary>Evaluates the step's env, name and <c>if</c>; then runs it, or reports it skipped.</summary>
     private async Task RunStepAsync(WorkflowStep step, int index, CancellationToken stop)
     {
@@ -40,6 +48,10 @@ internal sealed partial class JobRun
         }
 
         name = _masker.Apply(name); // a name may be built from secrets
+        if (problem is null && BackgroundKey(step) is { } key)
+        {
+            problem = $"{step.Pos}: '{key}' (background steps) is not supported yet";
+        }
         bool runs;
         try
         {

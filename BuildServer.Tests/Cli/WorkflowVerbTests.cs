@@ -95,6 +95,17 @@ public sealed class WorkflowVerbTests
         Assert.That(helloOutput, Does.Not.Contain("[broken]"));
     }
 
+    [Test]
+    public async Task Run_BackgroundStep_FailsAsNotSupportedYet_InsteadOfBlocking()
+    {
+        var file = Write("bg.yml", "jobs:\n  a:\n    runs-on: x\n    steps:\n      - id: server\n        background: true\n        run: sleep 300\n      - wait: [server]\n");
+
+        var (code, output) = await RunAsync(["run", file, "--workspace", _dir]);
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(output, Does.Contain("5:9: 'background' (background steps) is not supported yet"));
+    }
+
     [TestCase("--input", "who=x,nope=1", "Unexpected input")]
     [TestCase("--matrix", "novalue", "must be name=value")]
     [TestCase("--job", "ghost", "there is no job 'ghost'")]
