@@ -61,12 +61,35 @@ foreach (var (name, yaml) in cases)
         ["parse_and_plan_vs_baseline"] = Math.Round(both["median_ms"]!.GetValue<double>() / baseline["median_ms"]!.GetValue<double>(), 2),
     };
 }
+// Bad input is refused in bounded time: how long the parser takes to say no.
+var rejected = new JsonObject();
+foreach (var (name, yaml) in new (string, string)[] { ("billion_laughs", BillionLaughs()), ("ten_megabytes", "jobs:\n" + new string('x', 10 * 1024 * 1024)), ("deep_nesting", "jobs: " + new string('[', 100_000)) })
+{
+    var errors = parser.Parse(yaml).Errors;
+    rejected[name] = new JsonObject { ["error"] = errors.Count > 0 ? errors[0].ToString() : "(accepted!)", ["parse"] = Measure(Math.Max(10, iterations / 10), () => parser.Parse(yaml)) };
+}
+result["rejected"] = rejected;
 Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 return 0;
 
+static string BillionLaughs()
+{
+    var b = new StringBuilder("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (var i = 1; i < 10; i++)
+    {
+        b.Append(CultureInfo.InvariantCulture, $"a{i}: &a{i} [").Append(string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))).Append("]\n");
+    }
+    return b.Append("jobs: { x: { steps: [{ run: *a9 }] } }\n").ToString();
+}
+
 static JsonObject Measure(int iterations, Action action)
 {
-    for (var i = 0; i < Math.Max(10, iterations / 10); i++) action(); // warm-up: let the JIT tier up
+    // Warm-up: at least 50 calls and 2 s, so that tiered compilation has finished (its tier-1 code arrives
+    // from a background thread after ~30 calls plus a delay) and the figures are steady-state.
+    var warm = Stopwatch.StartNew();
+    for (var i = 0; i < 50 || warm.Elapsed < TimeSpan.FromSeconds(2); i++) action();
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
     var times = new double[iterations];
     var bytes = new long[iterations];
     for (var i = 0; i < iterations; i++)
