@@ -27,9 +27,9 @@ internal sealed class AttemptExecution(
             await using var scope = scopes.CreateAsyncScope();
             var lifecycle = scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>();
             // A cancel that landed between the claim and Watch() found no one to tell: ask once.
-            if (await lifecycle.IsCancelRequestedAsync(claim.RunId, stoppingToken))
+            if (await lifecycle.IsCancelRequestedAsync(claim.AttemptId, stoppingToken))
             {
-                await lifecycle.CompleteAttemptAsync(claim.AttemptId, new AttemptOutcome(Status.Cancelled, null, "the run was cancelled"), null, CancellationToken.None);
+                await lifecycle.CompleteAttemptAsync(claim.AttemptId, new AttemptOutcome(Status.Cancelled, null, "cancelled before it started"), null, CancellationToken.None);
                 return;
             }
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancelled, stoppingToken);

@@ -85,8 +85,8 @@ internal sealed class AttemptLifecycle(
                 .SetProperty(r => r.StartedAt, r => r.StartedAt ?? now), ct);
     }
 
-    public Task<bool> IsCancelRequestedAsync(long runId, CancellationToken ct) =>
-        db.Set<Run>().AnyAsync(r => r.Id == runId && r.CancelRequestedAt != null, ct);
+    public Task<bool> IsCancelRequestedAsync(long attemptId, CancellationToken ct) =>
+        db.Set<JobAttempt>().AnyAsync(a => a.Id == attemptId && (a.CancelRequestedAt != null || a.Run!.CancelRequestedAt != null), ct);
 
     private async Task<ClaimedAttempt> LoadClaimAsync(long attemptId, CancellationToken ct)
     {

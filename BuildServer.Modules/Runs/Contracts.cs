@@ -39,8 +39,8 @@ public interface IAttemptLifecycle
     /// there is none. A runner must check <see cref="IsCancelRequestedAsync"/> once it watches for cancels.</summary>
     Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, CancellationToken cancellationToken);
 
-    /// <summary>True once someone asked to cancel the run.</summary>
-    Task<bool> IsCancelRequestedAsync(long runId, CancellationToken cancellationToken);
+    /// <summary>True once someone asked to cancel the attempt (its run, or its job, for example by fail-fast).</summary>
+    Task<bool> IsCancelRequestedAsync(long attemptId, CancellationToken cancellationToken);
 
     Task StartStepAsync(long stepId, long logStart, CancellationToken cancellationToken);
 

@@ -78,6 +78,10 @@ internal sealed class JobAttempt
     public DateTimeOffset? FinishedAt { get; set; }
     public int? ExitCode { get; set; }
     public string? FailureReason { get; set; }
+
+    /// <summary>Set when someone (a user, fail-fast) asked to stop this attempt while it was claimed or
+    /// running; the agent that runs it checks it once it watches for cancels, so no request is lost.</summary>
+    public DateTimeOffset? CancelRequestedAt { get; set; }
     public List<Step> Steps { get; set; } = [];
 }
 

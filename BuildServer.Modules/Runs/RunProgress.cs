@@ -197,19 +197,20 @@ internal static class RunProgress
             {
                 Finish(job, Status.Cancelled, now, reason);
             }
-            else if (attempt.Status == Status.Queued && await TryCancelQueuedAsync(db, attempt.Id, ct))
+            else if (attempt.Status == Status.Queued && await TryCancelQueuedAsync(db, attempt.Id, now, reason, ct))
             {
+                // Written by the conditional update: the tracked copy takes the same values, unmodified.
+                var entry = db.Entry(attempt);
                 attempt.Status = Status.Cancelled;
                 attempt.FinishedAt = now;
                 attempt.FailureReason = reason;
+                entry.OriginalValues.SetValues(entry.CurrentValues);
                 AttemptFactory.Event(db, attempt, now, "cancelled", Status.Queued, Status.Cancelled, reason, actor);
                 Finish(job, Status.Cancelled, now, reason);
-                db.Entry(attempt).State = EntityState.Unchanged; // written by the conditional update
-                db.Entry(attempt).Property(a => a.FinishedAt).IsModified = true;
-                db.Entry(attempt).Property(a => a.FailureReason).IsModified = true;
             }
             else
             {
+                attempt.CancelRequestedAt ??= now; // recorded, for an agent that starts watching after the signal
                 running.Add(attempt.Id); // running, or claimed a moment ago: its agent stops it
             }
         }
@@ -217,9 +218,12 @@ internal static class RunProgress
     }
 
     /// <summary>Cancels a queued attempt only if no agent has claimed it in the meantime.</summary>
-    private static async Task<bool> TryCancelQueuedAsync(BuildDb db, long attemptId, CancellationToken ct) =>
+    private static async Task<bool> TryCancelQueuedAsync(BuildDb db, long attemptId, DateTimeOffset now, string reason, CancellationToken ct) =>
         await db.Set<JobAttempt>().Where(a => a.Id == attemptId && a.Status == Status.Queued)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, Status.Cancelled), ct) == 1;
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(a => a.Status, Status.Cancelled)
+                .SetProperty(a => a.FinishedAt, now)
+                .SetProperty(a => a.FailureReason, reason), ct) == 1;
 
     public static void Finish(Job job, Status status, DateTimeOffset now, string? reason)
     {

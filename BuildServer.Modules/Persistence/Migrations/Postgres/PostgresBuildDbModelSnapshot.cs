@@ -277,6 +277,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                     b.Property<DateTimeOffset?>("AssignedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTimeOffset?>("CancelRequestedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<int?>("ExitCode")
                         .HasColumnType("integer");
 

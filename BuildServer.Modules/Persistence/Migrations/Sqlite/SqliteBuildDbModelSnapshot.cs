@@ -259,6 +259,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                     b.Property<DateTimeOffset?>("AssignedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTimeOffset?>("CancelRequestedAt")
+                        .HasColumnType("TEXT");
+
                     b.Property<int?>("ExitCode")
                         .HasColumnType("INTEGER");
 

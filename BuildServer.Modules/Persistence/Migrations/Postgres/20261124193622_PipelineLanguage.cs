@@ -1,4 +1,5 @@
-﻿using Microsoft.EntityFrameworkCore.Migrations;
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
@@ -74,6 +75,12 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                 type: "text",
                 nullable: true);
 
+            migrationBuilder.AddColumn<DateTimeOffset>(
+                name: "CancelRequestedAt",
+                table: "job_attempts",
+                type: "timestamp with time zone",
+                nullable: true);
+
             migrationBuilder.CreateIndex(
                 name: "IX_jobs_RunId_Key_Ordinal",
                 table: "jobs",
@@ -119,6 +126,10 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
             migrationBuilder.DropColumn(
                 name: "TemplateJson",
                 table: "jobs");
+
+            migrationBuilder.DropColumn(
+                name: "CancelRequestedAt",
+                table: "job_attempts");
 
             migrationBuilder.AlterColumn<string>(
                 name: "SpecJson",

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace BuildServer.Modules.Persistence.Migrations.Postgres
 {
     [DbContext(typeof(PostgresBuildDb))]
-    [Migration("20261124184153_PipelineLanguage")]
+    [Migration("20261124193622_PipelineLanguage")]
     partial class PipelineLanguage
     {
         /// <inheritdoc />
@@ -278,6 +278,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
                     b.Property<DateTimeOffset?>("AssignedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("CancelRequestedAt")
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<int?>("ExitCode")

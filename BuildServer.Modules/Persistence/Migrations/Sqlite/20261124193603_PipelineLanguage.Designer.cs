@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace BuildServer.Modules.Persistence.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteBuildDb))]
-    [Migration("20261124184135_PipelineLanguage")]
+    [Migration("20261124193603_PipelineLanguage")]
     partial class PipelineLanguage
     {
         /// <inheritdoc />
@@ -260,6 +260,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTimeOffset?>("AssignedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTimeOffset?>("CancelRequestedAt")
                         .HasColumnType("TEXT");
 
                     b.Property<int?>("ExitCode")
