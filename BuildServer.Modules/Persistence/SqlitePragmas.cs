@@ -10,13 +10,14 @@ namespace BuildServer.Modules.Persistence;
 /// for every EF operation; re-running the pragmas each time cost several statements per query).
 /// synchronous=NORMAL in WAL mode is durable across a process crash (kill -9), losing at most the last
 /// transactions on power loss; foreign_keys is off by default in SQLite and must be asked for. WAL itself is
-/// a property of the database file, set once at start (<see cref="DatabaseMigrator"/>).
+/// a property of the database file, set once at start (<see cref="DatabaseMigrator"/>). temp_store=MEMORY keeps
+/// statement journals and sorts off disk (SQLite otherwise creates and deletes a file in /var/tmp for them, once per job).
 /// </summary>
 internal sealed class SqlitePragmas : DbConnectionInterceptor
 {
     public static readonly SqlitePragmas Instance = new();
 
-    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;";
+    private const string Pragmas = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000; PRAGMA temp_store=MEMORY;";
     private static readonly ConditionalWeakTable<object, object> Applied = [];
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
