@@ -177,7 +177,7 @@ internal sealed partial class WorkflowReader
                 if (need.Value == id) Error(TextPos(need), $"Job '{id}' needs itself.");
                 else if (!ids.Contains(need.Value))
                 {
-                    Error(TextPos(need), $"Job '{id}' needs '{need.Value}', which is not a job in this workflow.{Suggestions.DidYouMean(need.Value, ids)}");
+                    Error(TextPos(need), $"Job '{id}' needs '{need.Value}', which is not a job in this workflow.{Suggestions.DidYouMean(need.Value, ids.Where(other => other != id))}");
                 }
             }
         }
