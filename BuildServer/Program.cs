@@ -9,4 +9,6 @@ var root = new RootCommand("BuildServer: a self-hosted build server in one binar
     ValidateCommand.Create(),
     RunCommand.Create(),
 };
-return await root.Parse(Verbs.DefaultToServe(args, root)).InvokeAsync();
+// Termination signals are each verb's own business: `serve` stops gracefully through the host (its shutdown
+// timeout, not System.CommandLine's 2 s), `run` cancels the job and still runs its always() steps.
+return await root.Parse(Verbs.DefaultToServe(args, root)).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using BuildServer.Modules.Runtime.Local;
 
 namespace BuildServer;
@@ -47,7 +48,23 @@ internal static class RunCommand
             }
             var options = new LocalRunOptions(result.GetValue(file)!, result.GetValue(job), matrixFilter,
                 pairs["--input"], pairs["--secret"], pairs["--env"], Path.GetFullPath(folder));
-            return await LocalRun.RunAsync(options, Console.Out, ct);
+            // Ctrl-C (SIGINT) or SIGTERM cancels the run: the running step's processes get SIGTERM, then SIGKILL
+            // after the grace period, always() steps still run, and the exit code is 130. Further signals
+            // change nothing; the process ends when the run has cleaned up.
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var signalled = 0;
+            void OnSignal(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                if (Interlocked.Exchange(ref signalled, 1) == 0)
+                {
+                    Console.Error.WriteLine("buildserver run: cancelling; always() steps still run");
+                    cancel.Cancel();
+                }
+            }
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            return await LocalRun.RunAsync(options, Console.Out, cancel.Token);
         });
         return command;
     }

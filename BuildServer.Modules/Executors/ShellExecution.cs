@@ -49,13 +49,21 @@ internal sealed class ShellExecution : IExecution
             PumpAsync(process.StandardError, output, OutputChannel.Stderr));
 
         var cancelled = false;
+        var stopping = Task.CompletedTask;
         await using (cancellationToken.Register(() =>
                      {
                          cancelled = true;
-                         _ = StopAsync(pgid);
+                         stopping = StopAsync(pgid);
                      }))
         {
             await process.WaitForExitAsync(CancellationToken.None);
+        }
+        // Disposing the registration waited for a running callback: a cancelled step ends only when its whole
+        // process group has (the shell may exit before the children it was waiting for).
+        await stopping;
+        if (!ProcessGroups.IsAlive(pgid))
+        {
+            lock (_groups) _groups.Remove(pgid); // nothing left behind: its number may be reused by someone else
         }
         await Task.WhenAny(readers, Task.Delay(OutputDrain, CancellationToken.None));
         return new StepResult(process.ExitCode, cancelled);
@@ -121,32 +129,40 @@ internal sealed class ShellExecution : IExecution
         }
     }
 
-    /// <summary>Graceful first: SIGTERM to the group, then SIGKILL to what is left after the grace period.</summary>
+    /// <summary>Graceful first: SIGTERM to the group, then SIGKILL to what is left after the grace period;
+    /// returns when nothing of the group runs any more.</summary>
     private async Task StopAsync(int pgid)
     {
         ProcessGroups.Signal(pgid, ProcessGroups.SigTerm);
-        var deadline = DateTime.UtcNow + _options.KillGrace;
-        while (ProcessGroups.IsAlive(pgid) && DateTime.UtcNow < deadline)
+        if (await ProcessGroups.WaitUntilGoneAsync(pgid, _options.KillGrace))
         {
-            await Task.Delay(50);
+            return;
         }
         if (ProcessGroups.Signal(pgid, ProcessGroups.SigKill))
         {
             _logger.LogInformation("Process group {Pgid} outlived its grace period and was killed", pgid);
         }
+        await ProcessGroups.WaitUntilGoneAsync(pgid, KillSettle);
     }
 
-    /// <summary>Ends whatever the steps left running in the background, then removes the work folder.</summary>
-    public ValueTask DisposeAsync()
+    /// <summary>How long a SIGKILLed group may take to be gone (delivery is asynchronous); a process stuck in
+    /// uninterruptible sleep is not waited for longer.</summary>
+    private static readonly TimeSpan KillSettle = TimeSpan.FromSeconds(2);
+
+    /// <summary>Ends whatever the steps left running in the background, waits until it is gone, then removes
+    /// the work folder.</summary>
+    public async ValueTask DisposeAsync()
     {
-        lock (_groups)
+        int[] groups;
+        lock (_groups) groups = [.. _groups];
+        foreach (var pgid in groups)
         {
-            foreach (var pgid in _groups)
-            {
-                ProcessGroups.Signal(pgid, ProcessGroups.SigKill);
-            }
+            ProcessGroups.Signal(pgid, ProcessGroups.SigKill);
+        }
+        foreach (var pgid in groups)
+        {
+            await ProcessGroups.WaitUntilGoneAsync(pgid, KillSettle);
         }
         _executor.Forget(_root);
-        return ValueTask.CompletedTask;
     }
 }
