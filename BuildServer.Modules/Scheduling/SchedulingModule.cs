@@ -4,12 +4,15 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace BuildServer.Modules.Scheduling;
 
-/// <summary>For now: FIFO dispatch (the claim order lives in the run lifecycle) and the wake-up signal.
-/// Lanes, quotas and fair share replace it in the scheduling issue.</summary>
+/// <summary>The lanes, quotas and fair share (<see cref="ReadyAttempts"/>), and the wake-up signal for idle agents.</summary>
 internal sealed class SchedulingModule : IModule
 {
     public string Name => "Scheduling";
 
-    public void ConfigureServices(IServiceCollection services, IConfiguration configuration) =>
+    public void ConfigureServices(IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<SchedulerOptions>(configuration.GetSection("Scheduling"));
         services.AddSingleton<IDispatchSignal, DispatchSignal>();
+        services.AddSingleton<ReadyAttempts>();
+    }
 }

@@ -1,0 +1,336 @@
+using Microsoft.Extensions.Options;
+
+namespace BuildServer.Modules.Scheduling;
+
+/// <summary>An attempt that is ready to run and waits for an agent: what the scheduler needs to place it.</summary>
+public sealed record ReadyItem(long AttemptId, long OrgId, Lane Lane, IReadOnlyList<string> Labels, DateTimeOffset QueuedAt);
+
+/// <summary>An organisation's share of the agents: at most <paramref name="MaxRunning"/> attempts at once
+/// (0 = no limit), and its <paramref name="Weight"/> when organisations compete for the same agents.</summary>
+public sealed record OrgShare(int MaxRunning, double Weight)
+{
+    public static readonly OrgShare Default = new(0, 1);
+}
+
+/// <summary>Where a waiting attempt stands, for "why is this job waiting".</summary>
+public sealed record QueueStanding(
+    Lane Lane, int Position, int InLane, long OrgId, int OrgRunning, int OrgMaxRunning, IReadOnlyList<string> Labels);
+
+/// <summary>
+/// The scheduler's view of the work that is ready and waiting, in memory (the database stays the record: the
+/// runs module rebuilds this view from its tables on start, <see cref="Reset"/>). One decision,
+/// <see cref="Reserve"/>, picks the attempt an agent with given labels should run next:
+/// <list type="number">
+/// <item>lanes in order (critical, high, normal, low): a later lane is looked at only when no attempt of an
+/// earlier lane can run on this agent; with aging on, an attempt moves up one lane per
+/// <see cref="SchedulerOptions.AgingStep"/> it has waited;</item>
+/// <item>among organisations under their quota, the one with the lowest running ÷ weight (DRF-style), ties to
+/// the oldest waiting attempt;</item>
+/// <item>within an organisation and lane, the oldest attempt whose runs-on labels the agent has (FIFO).</item>
+/// </list>
+/// A reserved attempt counts as running for its organisation until <see cref="Release"/> (the claim did not
+/// happen) or <see cref="Finished"/>. Thread-safe: one lock; a decision costs O(organisations waiting in the
+/// lanes looked at × distinct label sets per organisation), never the number of waiting attempts.
+/// </summary>
+public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvider time)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, Entry> _entries = [];
+    private readonly Dictionary<long, OrgState> _orgs = [];
+    private readonly LaneState[] _lanes = [new(), new(), new(), new()];
+    private readonly Dictionary<(string Need, string Have), bool> _labelMatches = [];
+    private readonly Dictionary<string, string[]> _labelKeys = [];
+
+    private TimeSpan? AgingStep => options.Value.AgingStep is { } step && step > TimeSpan.Zero ? step : null;
+
+    /// <summary>Number of attempts waiting.</summary>
+    public int Count
+    {
+        get { lock (_lock) return _entries.Count; }
+    }
+
+    /// <summary>Replaces the whole view: the attempts waiting, the attempts running per organisation, and the
+    /// organisations' shares. Used at start (from the database) and by the reconciler.</summary>
+    public void Reset(IEnumerable<ReadyItem> waiting, IEnumerable<(long OrgId, long AttemptId)> running, IReadOnlyDictionary<long, OrgShare> shares)
+    {
+        lock (_lock)
+        {
+            _entries.Clear();
+            _orgs.Clear();
+            foreach (var lane in _lanes) lane.Clear();
+            foreach (var (orgId, share) in shares) Org(orgId).Share = share;
+            foreach (var (orgId, attemptId) in running) Org(orgId).Running.Add(attemptId);
+            foreach (var item in waiting) AddLocked(item);
+        }
+    }
+
+    public void SetShare(long orgId, OrgShare share)
+    {
+        lock (_lock) Org(orgId).Share = share;
+    }
+
+    /// <summary>Adds a ready attempt (again: no-op).</summary>
+    public void Add(ReadyItem item)
+    {
+        lock (_lock) AddLocked(item);
+    }
+
+    /// <summary>Forgets a waiting attempt (cancelled, or found claimed elsewhere); no-op when unknown.</summary>
+    public void Remove(long attemptId)
+    {
+        lock (_lock)
+        {
+            if (_entries.Remove(attemptId, out var entry)) Unlink(entry);
+        }
+    }
+
+    /// <summary>Picks the attempt an agent with <paramref name="agentLabels"/> should run now, takes it out of the
+    /// queue and counts it as running for its organisation; null when none can run there.</summary>
+    public ReadyItem? Reserve(IReadOnlySet<string> agentLabels)
+    {
+        var now = time.GetUtcNow();
+        lock (_lock)
+        {
+            Promote(now);
+            var have = LabelKey(agentLabels.Order(StringComparer.Ordinal));
+            foreach (var lane in _lanes)
+            {
+                Entry? best = null;
+                var bestRatio = double.MaxValue;
+                foreach (var (orgId, orgLane) in lane.Orgs)
+                {
+                    var org = _orgs[orgId];
+                    if (org.AtQuota) continue;
+                    var head = orgLane.OldestRunnableOn(have, this);
+                    if (head is null) continue;
+                    var ratio = org.Running.Count / org.Share.Weight;
+                    if (best is null || ratio < bestRatio || (ratio == bestRatio && Before(head, best)))
+                    {
+                        best = head;
+                        bestRatio = ratio;
+                    }
+                }
+                if (best is not null)
+                {
+                    _entries.Remove(best.Item.AttemptId);
+                    Unlink(best);
+                    _orgs[best.Item.OrgId].Running.Add(best.Item.AttemptId);
+                    return best.Item;
+                }
+            }
+            return null;
+        }
+    }
+
+    /// <summary>A reserved attempt was not claimed after all (cancelled meanwhile, or claimed by another server):
+    /// it no longer counts as running.</summary>
+    public void Release(ReadyItem item) => Finished(item.OrgId, item.AttemptId);
+
+    /// <summary>A running attempt of <paramref name="orgId"/> ended (idempotent).</summary>
+    public void Finished(long orgId, long attemptId)
+    {
+        lock (_lock)
+        {
+            if (_orgs.TryGetValue(orgId, out var org)) org.Running.Remove(attemptId);
+        }
+    }
+
+    /// <summary>An attempt claimed without a reservation (another server, a rebuild) runs for <paramref name="orgId"/>.</summary>
+    public void Running(long orgId, long attemptId)
+    {
+        lock (_lock) Org(orgId).Running.Add(attemptId);
+    }
+
+    /// <summary>Where a waiting attempt stands now; null when it is not waiting here.</summary>
+    public QueueStanding? Standing(long attemptId)
+    {
+        var now = time.GetUtcNow();
+        lock (_lock)
+        {
+            Promote(now);
+            if (!_entries.TryGetValue(attemptId, out var entry)) return null;
+            var lane = _lanes[(int)entry.Lane];
+            var position = 1 + lane.Orgs.Values.Sum(o => o.CountBefore(entry));
+            var org = _orgs[entry.Item.OrgId];
+            return new QueueStanding(entry.Lane, position, lane.Count, entry.Item.OrgId, org.Running.Count, org.Share.MaxRunning, entry.Item.Labels);
+        }
+    }
+
+    /// <summary>Waiting attempts per lane, and running attempts per organisation (metrics, the queue page).</summary>
+    public (IReadOnlyDictionary<Lane, int> WaitingPerLane, IReadOnlyDictionary<long, int> RunningPerOrg) Counts()
+    {
+        lock (_lock)
+        {
+            return (Lanes.All.ToDictionary(l => l, l => _lanes[(int)l].Count),
+                _orgs.Where(o => o.Value.Running.Count > 0).ToDictionary(o => o.Key, o => o.Value.Running.Count));
+        }
+    }
+
+    private void AddLocked(ReadyItem item)
+    {
+        if (_entries.ContainsKey(item.AttemptId)) return;
+        var entry = new Entry(item, LabelKey(item.Labels.Distinct().Order(StringComparer.Ordinal)));
+        _entries[item.AttemptId] = entry;
+        Org(item.OrgId);
+        Link(entry, item.Lane);
+    }
+
+    /// <summary>Moves attempts that have waited long enough up a lane (aging), oldest promotion first.</summary>
+    private void Promote(DateTimeOffset now)
+    {
+        if (AgingStep is null) return;
+        for (var k = 1; k < _lanes.Length; k++)
+        {
+            var due = _lanes[k].Aging;
+            while (due.Count > 0 && due.Min!.PromoteAt <= now)
+            {
+                var entry = due.Min;
+                Unlink(entry);
+                Link(entry, entry.Lane - 1);
+            }
+        }
+    }
+
+    private void Link(Entry entry, Lane lane)
+    {
+        entry.Lane = lane;
+        var state = _lanes[(int)lane];
+        if (!state.Orgs.TryGetValue(entry.Item.OrgId, out var orgLane))
+        {
+            state.Orgs[entry.Item.OrgId] = orgLane = new OrgLane();
+        }
+        orgLane.Add(entry);
+        state.Count++;
+        if (lane > Lane.Critical && AgingStep is { } step)
+        {
+            // Its next promotion: one step per lane above its own, counted from when it was queued.
+            entry.PromoteAt = entry.Item.QueuedAt + step * ((int)entry.Item.Lane - (int)lane + 1);
+            state.Aging.Add(entry);
+        }
+    }
+
+    private void Unlink(Entry entry)
+    {
+        var state = _lanes[(int)entry.Lane];
+        if (state.Orgs.TryGetValue(entry.Item.OrgId, out var orgLane) && orgLane.Remove(entry))
+        {
+            state.Count--;
+            if (orgLane.IsEmpty) state.Orgs.Remove(entry.Item.OrgId);
+        }
+        state.Aging.Remove(entry);
+    }
+
+    private OrgState Org(long orgId)
+    {
+        if (!_orgs.TryGetValue(orgId, out var org)) _orgs[orgId] = org = new OrgState();
+        return org;
+    }
+
+    private string LabelKey(IEnumerable<string> sortedLabels)
+    {
+        var labels = sortedLabels.ToArray();
+        var key = string.Join('\n', labels);
+        _labelKeys.TryAdd(key, labels);
+        return key;
+    }
+
+    /// <summary>Whether an agent with the label set <paramref name="have"/> has all of <paramref name="need"/>; cached per pair.</summary>
+    private bool Matches(string need, string have)
+    {
+        if (_labelMatches.TryGetValue((need, have), out var matches)) return matches;
+        var haveSet = _labelKeys[have];
+        matches = _labelKeys[need].All(label => Array.BinarySearch(haveSet, label, StringComparer.Ordinal) >= 0);
+        if (_labelMatches.Count > 100_000) _labelMatches.Clear(); // bounded: label sets are few in practice
+        _labelMatches[(need, have)] = matches;
+        return matches;
+    }
+
+    private static bool Before(Entry a, Entry b) => EntryOrder.Instance.Compare(a, b) < 0;
+
+    private sealed class Entry(ReadyItem item, string labelKey)
+    {
+        public ReadyItem Item { get; } = item;
+        public string LabelKey { get; } = labelKey;
+        public Lane Lane { get; set; }
+        public DateTimeOffset PromoteAt { get; set; }
+    }
+
+    /// <summary>FIFO: queued time, then attempt id.</summary>
+    private sealed class EntryOrder : IComparer<Entry>
+    {
+        public static readonly EntryOrder Instance = new();
+
+        public int Compare(Entry? x, Entry? y)
+        {
+            var c = x!.Item.QueuedAt.CompareTo(y!.Item.QueuedAt);
+            return c != 0 ? c : x.Item.AttemptId.CompareTo(y.Item.AttemptId);
+        }
+    }
+
+    private sealed class PromotionOrder : IComparer<Entry>
+    {
+        public static readonly PromotionOrder Instance = new();
+
+        public int Compare(Entry? x, Entry? y)
+        {
+            var c = x!.PromoteAt.CompareTo(y!.PromoteAt);
+            return c != 0 ? c : x.Item.AttemptId.CompareTo(y.Item.AttemptId);
+        }
+    }
+
+    private sealed class LaneState
+    {
+        public Dictionary<long, OrgLane> Orgs { get; } = [];
+        public SortedSet<Entry> Aging { get; } = new(PromotionOrder.Instance);
+        public int Count { get; set; }
+
+        public void Clear()
+        {
+            Orgs.Clear();
+            Aging.Clear();
+            Count = 0;
+        }
+    }
+
+    /// <summary>One organisation's waiting attempts in one lane, FIFO per distinct runs-on label set.</summary>
+    private sealed class OrgLane
+    {
+        private readonly Dictionary<string, SortedSet<Entry>> _byLabels = [];
+
+        public bool IsEmpty => _byLabels.Count == 0;
+
+        public void Add(Entry entry)
+        {
+            if (!_byLabels.TryGetValue(entry.LabelKey, out var set)) _byLabels[entry.LabelKey] = set = new SortedSet<Entry>(EntryOrder.Instance);
+            set.Add(entry);
+        }
+
+        public bool Remove(Entry entry)
+        {
+            if (!_byLabels.TryGetValue(entry.LabelKey, out var set) || !set.Remove(entry)) return false;
+            if (set.Count == 0) _byLabels.Remove(entry.LabelKey);
+            return true;
+        }
+
+        public Entry? OldestRunnableOn(string have, ReadyAttempts queue)
+        {
+            Entry? oldest = null;
+            foreach (var (need, set) in _byLabels)
+            {
+                if (!queue.Matches(need, have)) continue;
+                var head = set.Min!;
+                if (oldest is null || Before(head, oldest)) oldest = head;
+            }
+            return oldest;
+        }
+
+        public int CountBefore(Entry entry) => _byLabels.Values.Sum(set => set.Count(e => Before(e, entry)));
+    }
+
+    private sealed class OrgState
+    {
+        public OrgShare Share { get; set; } = OrgShare.Default;
+        public HashSet<long> Running { get; } = [];
+        public bool AtQuota => Share.MaxRunning > 0 && Running.Count >= Share.MaxRunning;
+    }
+}
