@@ -1,11 +1,15 @@
 using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 
 namespace BuildServer.Modules.Projects;
 
 /// <summary>What other modules may know about a project.</summary>
-public sealed record ProjectInfo(long Id, string Name, string Organization, string? PipelinePath, string? RepositoryUrl);
+/// <param name="DefaultLane">The lane of jobs whose workflow names no priority.</param>
+/// <param name="MaxLane">The highest lane the project may use.</param>
+public sealed record ProjectInfo(long Id, string Name, string Organization, string? PipelinePath, string? RepositoryUrl,
+    long OrgId = 0, Lane DefaultLane = Lane.Normal, Lane MaxLane = Lane.Critical);
 
 /// <summary>The Projects module's contract: look a project up by id or by name.</summary>
 public interface IProjectDirectory
@@ -38,7 +42,20 @@ internal sealed class ProjectDirectory(BuildDb db, IMemoryCache cache) : IProjec
         var query = db.Set<Project>().AsNoTracking();
         query = long.TryParse(idOrName, out var id) ? query.Where(p => p.Id == id) : query.Where(p => p.Name == idOrName);
         return await query
-            .Select(p => new ProjectInfo(p.Id, p.Name, p.Organization!.Name, p.PipelinePath, p.RepositoryUrl))
+            .Select(p => new ProjectInfo(p.Id, p.Name, p.Organization!.Name, p.PipelinePath, p.RepositoryUrl, p.OrganizationId, p.DefaultLane ?? Lane.Normal, p.MaxLane ?? Lane.Critical))
             .FirstOrDefaultAsync(cancellationToken);
     }
+}
+
+/// <summary>The organisations' shares of the agents (quota and weight), for the scheduler.</summary>
+public interface IOrganizationShares
+{
+    Task<IReadOnlyDictionary<long, OrgShare>> AllAsync(CancellationToken cancellationToken);
+}
+
+internal sealed class OrganizationShares(BuildDb db) : IOrganizationShares
+{
+    public async Task<IReadOnlyDictionary<long, OrgShare>> AllAsync(CancellationToken cancellationToken) =>
+        await db.Set<Organization>().AsNoTracking()
+            .ToDictionaryAsync(o => o.Id, o => new OrgShare(o.MaxRunning, o.Weight), cancellationToken);
 }

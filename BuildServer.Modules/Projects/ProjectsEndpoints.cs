@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Scheduling;
 using BuildServer.Modules.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -10,9 +11,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace BuildServer.Modules.Projects;
 
-public sealed record CreateProjectRequest(string? Name, string? Org, string? PipelinePath, string? RepositoryUrl);
+/// <param name="DefaultLane">The lane of its jobs when the workflow names no priority: critical, high, normal (default) or low.</param>
+/// <param name="MaxLane">The highest lane its jobs may use (admins cap a project with it).</param>
+public sealed record CreateProjectRequest(string? Name, string? Org, string? PipelinePath, string? RepositoryUrl, string? DefaultLane = null, string? MaxLane = null);
 
-public sealed record ProjectResponse(long Id, string Name, string Org, string? PipelinePath, string? RepositoryUrl, DateTimeOffset CreatedAt);
+public sealed record ProjectResponse(long Id, string Name, string Org, string? PipelinePath, string? RepositoryUrl, DateTimeOffset CreatedAt, string DefaultLane = "normal", string MaxLane = "critical");
 
 internal static partial class ProjectsEndpoints
 {
@@ -31,7 +34,7 @@ internal static partial class ProjectsEndpoints
 
     private static async Task<Ok<ProjectResponse[]>> List(BuildDb db, CancellationToken ct) =>
         TypedResults.Ok(await db.Set<Project>().AsNoTracking().OrderBy(p => p.Name)
-            .Select(p => new ProjectResponse(p.Id, p.Name, p.Organization!.Name, p.PipelinePath, p.RepositoryUrl, p.CreatedAt))
+            .Select(p => new ProjectResponse(p.Id, p.Name, p.Organization!.Name, p.PipelinePath, p.RepositoryUrl, p.CreatedAt, (p.DefaultLane ?? Lane.Normal).ToWire(), (p.MaxLane ?? Lane.Critical).ToWire()))
             .ToArrayAsync(ct));
 
     private static async Task<Results<Ok<ProjectResponse>, ProblemHttpResult>> Get(string project, BuildDb db, CancellationToken ct)
@@ -39,7 +42,7 @@ internal static partial class ProjectsEndpoints
         var query = db.Set<Project>().AsNoTracking();
         query = long.TryParse(project, out var id) ? query.Where(p => p.Id == id) : query.Where(p => p.Name == project);
         var found = await query
-            .Select(p => new ProjectResponse(p.Id, p.Name, p.Organization!.Name, p.PipelinePath, p.RepositoryUrl, p.CreatedAt))
+            .Select(p => new ProjectResponse(p.Id, p.Name, p.Organization!.Name, p.PipelinePath, p.RepositoryUrl, p.CreatedAt, (p.DefaultLane ?? Lane.Normal).ToWire(), (p.MaxLane ?? Lane.Critical).ToWire()))
             .FirstOrDefaultAsync(ct);
         return found is null ? Problems.NotFound("Project", project) : TypedResults.Ok(found);
     }
@@ -65,6 +68,8 @@ internal static partial class ProjectsEndpoints
             Organization = org,
             PipelinePath = NullIfBlank(request.PipelinePath),
             RepositoryUrl = NullIfBlank(request.RepositoryUrl),
+            DefaultLane = Lanes.TryParse(request.DefaultLane, out var lane) ? lane : null,
+            MaxLane = Lanes.TryParse(request.MaxLane, out var cap) ? cap : null,
             CreatedAt = now,
         };
         db.Add(project);
@@ -78,7 +83,8 @@ internal static partial class ProjectsEndpoints
             return Problems.Conflict($"A project named '{request.Name}' already exists.");
         }
         return TypedResults.Created($"/api/v1/projects/{project.Id}",
-            new ProjectResponse(project.Id, project.Name, org.Name, project.PipelinePath, project.RepositoryUrl, project.CreatedAt));
+            new ProjectResponse(project.Id, project.Name, org.Name, project.PipelinePath, project.RepositoryUrl, project.CreatedAt,
+                (project.DefaultLane ?? Lane.Normal).ToWire(), (project.MaxLane ?? Lane.Critical).ToWire()));
     }
 
     private static ValidationProblem? Validate(CreateProjectRequest request)
@@ -92,6 +98,13 @@ internal static partial class ProjectsEndpoints
         {
             return Problems.Field("org", "An organization name is 1-100 characters of letters, digits, '.', '_' or '-'.");
         }
+        foreach (var (field, value) in new[] { ("defaultLane", request.DefaultLane), ("maxLane", request.MaxLane) })
+        {
+            if (value is not null && !Lanes.TryParse(value, out _))
+            {
+                return Problems.Field(field, $"Unknown lane '{value}'; the lanes are: critical, high, normal, low.");
+            }
+        }
         if (request.PipelinePath is { Length: > 1000 })
         {
             return Problems.Field("pipelinePath", "The pipeline path is longer than 1000 characters.");
@@ -102,6 +115,9 @@ internal static partial class ProjectsEndpoints
         }
         return null;
     }
+
+    /// <summary>Project and organisation names: letters, digits, '.', '_', '-', not a number (ids are).</summary>
+    public static bool IsValidName(string name) => NamePattern().IsMatch(name) && !long.TryParse(name, out _);
 
     private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

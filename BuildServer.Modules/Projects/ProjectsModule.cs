@@ -14,9 +14,14 @@ internal sealed class ProjectsModule : IModule
     {
         services.AddMemoryCache();
         services.AddScoped<IProjectDirectory, ProjectDirectory>();
+        services.AddScoped<IOrganizationShares, OrganizationShares>();
     }
 
     public void ConfigureModel(ModelBuilder model) => Project.Configure(model);
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints) => ProjectsEndpoints.Map(endpoints);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        ProjectsEndpoints.Map(endpoints);
+        OrgsEndpoints.Map(endpoints);
+    }
 }

@@ -17,44 +17,47 @@ internal sealed class AttemptLifecycle(
     WriteGate writes,
     IProjectDirectory projects,
     IDispatchSignal dispatch,
+    ReadyAttempts ready,
     IAttemptCancellation cancellation,
     TimeProvider time,
     IOptions<RunsOptions> options,
     ILogger<AttemptLifecycle> logger) : IAttemptLifecycle
 {
-    private const int ClaimWindow = 64;
-
     public async Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, CancellationToken ct)
     {
-        var candidates = await db.Set<JobAttempt>().AsNoTracking()
-            .Where(a => a.Status == Status.Queued)
-            .OrderBy(a => a.Id)
-            .Select(a => new Candidate(a.Id, a.JobId, a.RunId, a.Job!.RunsOn))
-            .Take(ClaimWindow)
-            .ToListAsync(ct);
-        foreach (var candidate in candidates.Where(c => c.RunsOn.All(runner.Labels.Contains)))
+        // The scheduler decides (lane, quota, fair share, labels); the conditional update makes it exactly-once.
+        while (ready.Reserve(runner.Labels) is { } item)
         {
-            if (await TryClaimOneAsync(runner, candidate, ct))
+            bool claimed;
+            try
             {
-                return await LoadClaimAsync(candidate.Id, ct);
+                claimed = await TryClaimOneAsync(runner, item, ct);
             }
-            // another runner (or a cancel) took it first: try the next one
+            catch
+            {
+                ready.Release(item);
+                throw;
+            }
+            if (claimed)
+            {
+                ready.Claimed(item);
+                return await LoadClaimAsync(item.AttemptId, ct);
+            }
+            ready.Release(item); // cancelled meanwhile, or claimed by another server: try the next one
         }
         return null;
     }
 
-    private sealed record Candidate(long Id, long JobId, long RunId, List<string> RunsOn);
-
     /// <summary>The atomic conditional update that makes a claim exactly-once; the attempt, its job and its run
     /// are marked started in the same transaction, with the "assigned" and "started" events.</summary>
-    private async Task<bool> TryClaimOneAsync(RunnerRef runner, Candidate candidate, CancellationToken ct)
+    private async Task<bool> TryClaimOneAsync(RunnerRef runner, ReadyItem candidate, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var actor = "runner:" + runner.Id;
         await using var gate = await writes.EnterAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var claimed = await db.Set<JobAttempt>()
-            .Where(a => a.Id == candidate.Id && a.Status == Status.Queued)
+            .Where(a => a.Id == candidate.AttemptId && a.Status == Status.Queued)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(a => a.Status, Status.Running)
                 .SetProperty(a => a.RunnerId, runner.Id)
@@ -65,9 +68,9 @@ internal sealed class AttemptLifecycle(
         {
             return false;
         }
-        AttemptFactory.Event(db, candidate.Id, now, "assigned", Status.Queued, Status.Running, $"claimed by runner '{runner.Name}'", actor);
+        AttemptFactory.Event(db, candidate.AttemptId, now, "assigned", Status.Queued, Status.Running, $"claimed by runner '{runner.Name}'", actor);
         await MarkStartedAsync(candidate.JobId, candidate.RunId, now, ct);
-        AttemptFactory.Event(db, candidate.Id, now, "started", Status.Running, Status.Running, null, actor);
+        AttemptFactory.Event(db, candidate.AttemptId, now, "started", Status.Running, Status.Running, null, actor);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
@@ -163,7 +166,7 @@ internal sealed class AttemptLifecycle(
         }, ct);
         if (applied && progress is { } p)
         {
-            if (p.Queued > 0) dispatch.Notify();
+            if (p.Queued > 0 || ready.Count > 0) dispatch.Notify(); // new work, or quota freed for waiting work
             foreach (var id in p.StopRunning) cancellation.Cancel(id);
         }
         return applied;
@@ -234,6 +237,7 @@ internal sealed class AttemptLifecycle(
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
+        SchedulerFeed.Publish(ready, run);
         return true;
     }
 

@@ -1,3 +1,4 @@
+using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
@@ -9,6 +10,9 @@ internal sealed class Run
 {
     public long Id { get; set; }
     public long ProjectId { get; set; }
+
+    /// <summary>The project's organisation when the run was created: whose quota and share its jobs use.</summary>
+    public long OrgId { get; set; }
     public long Number { get; set; }
     public required string Name { get; set; }
     public Status Status { get; set; }
@@ -53,6 +57,9 @@ internal sealed class Job
     public bool ContinueOnError { get; set; }
     public bool FailFast { get; set; }
     public int? MaxParallel { get; set; }
+
+    /// <summary>The lane it waits in: its <c>priority</c> (or the workflow's, or the project's default), capped by the project's highest lane.</summary>
+    public Lane Lane { get; set; } = Lane.Normal;
     public string? StatusReason { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
@@ -153,6 +160,7 @@ internal static class RunsModel
             e.Property(j => j.Status).HasConversion(StatusText).HasMaxLength(16);
             e.Property(j => j.Key).HasMaxLength(100);
             e.Property(j => j.Name).HasMaxLength(200);
+            e.Property(j => j.Lane).HasConversion(Lanes.Column).HasMaxLength(16);
             e.HasIndex(j => new { j.RunId, j.Key, j.Ordinal }).IsUnique();
             e.HasMany(j => j.Attempts).WithOne(a => a.Job).HasForeignKey(a => a.JobId).OnDelete(DeleteBehavior.Cascade);
         });

@@ -125,7 +125,7 @@ internal static class RunProgress
         for (var i = 0; i < expansion.Jobs.Count; i++)
         {
             var spec = expansion.Jobs[i];
-            var row = i == 0 ? job : new Job { Run = run, RunId = run.Id, Key = job.Key, Name = "", CreatedAt = now, Needs = job.Needs };
+            var row = i == 0 ? job : new Job { Run = run, RunId = run.Id, Key = job.Key, Name = "", CreatedAt = now, Needs = job.Needs, Lane = job.Lane };
             row.Ordinal = i;
             row.Name = spec.Name.Length > 200 ? spec.Name[..199] + "…" : spec.Name;
             row.RunsOn = [.. spec.RunsOn];

@@ -21,6 +21,8 @@ internal sealed class RunsModule : IModule
         services.AddScoped<RunViews>();
         services.AddSingleton<IAttemptCancellation, AttemptCancellation>();
         services.AddSingleton<ILogStore, FileLogStore>();
+        services.Configure<SchedulerSyncOptions>(configuration.GetSection("Scheduling"));
+        services.AddHostedService<SchedulerFeedService>();
     }
 
     public void ConfigureModel(ModelBuilder model) => RunsModel.Configure(model);

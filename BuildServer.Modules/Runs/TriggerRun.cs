@@ -32,7 +32,7 @@ public interface IRunTrigger
     Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken cancellationToken);
 }
 
-internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser parser, IDispatchSignal dispatch, TimeProvider time) : IRunTrigger
+internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser parser, IDispatchSignal dispatch, ReadyAttempts ready, TimeProvider time) : IRunTrigger
 {
     public async Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken ct)
     {
@@ -65,6 +65,7 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
         var run = new Run
         {
             ProjectId = request.Project.Id,
+            OrgId = request.Project.OrgId,
             Number = number,
             Name = Truncate(workflow.Name ?? request.Project.Name, 200),
             Status = Status.Queued,
@@ -89,6 +90,7 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
                 Name = Truncate(template.Job.Name?.Text ?? template.Job.Id, 200),
                 Status = Status.Pending,
                 Needs = [.. template.Job.Needs],
+                Lane = LaneOf(template, request.Project),
                 TemplateJson = JsonSerializer.Serialize(template, JsonDefaults.Options),
                 StatusReason = template.Job.Needs.Count == 0 ? null : "waiting for needs: " + string.Join(", ", template.Job.Needs),
                 CreatedAt = now,
@@ -98,6 +100,7 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
+        SchedulerFeed.Publish(ready, run);
         return (RunViews.ToView(run), progress.Queued);
     }
 
@@ -129,6 +132,20 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
             ["api_url"] = "",
             ["retention_days"] = "90",
         };
+    }
+
+    /// <summary>The job's priority, else the workflow's, else the project's default lane; capped by the project's highest lane.</summary>
+    internal static Lane LaneOf(JobTemplate template, ProjectInfo project)
+    {
+        Lane? asked = (template.Job.Priority ?? template.WorkflowPriority) switch
+        {
+            Priority.Critical => Lane.Critical,
+            Priority.High => Lane.High,
+            Priority.Normal => Lane.Normal,
+            Priority.Low => Lane.Low,
+            _ => null,
+        };
+        return (asked ?? project.DefaultLane).AtMost(project.MaxLane);
     }
 
     private static string Truncate(string text, int length) => text.Length > length ? text[..(length - 1)] + "…" : text;

@@ -34,6 +34,11 @@ public static class Lanes
         }
     }
 
+    public static readonly Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<Lane, string> Column =
+        new(l => l.ToWire(), s => Parse(s));
+
+    private static Lane Parse(string s) => TryParse(s, out var lane) ? lane : Lane.Normal;
+
     /// <summary>The later (lower-priority) of the two: a project's cap applied to a requested lane.</summary>
     public static Lane AtMost(this Lane requested, Lane cap) => requested < cap ? cap : requested;
 }

@@ -3,7 +3,8 @@ using Microsoft.Extensions.Options;
 namespace BuildServer.Modules.Scheduling;
 
 /// <summary>An attempt that is ready to run and waits for an agent: what the scheduler needs to place it.</summary>
-public sealed record ReadyItem(long AttemptId, long OrgId, Lane Lane, IReadOnlyList<string> Labels, DateTimeOffset QueuedAt);
+/// <param name="JobId">Its job and <paramref name="RunId"/> run: carried for the claimer, not used to decide.</param>
+public sealed record ReadyItem(long AttemptId, long OrgId, Lane Lane, IReadOnlyList<string> Labels, DateTimeOffset QueuedAt, long JobId = 0, long RunId = 0);
 
 /// <summary>An organisation's share of the agents: at most <paramref name="MaxRunning"/> attempts at once
 /// (0 = no limit), and its <paramref name="Weight"/> when organisations compete for the same agents.</summary>
@@ -40,6 +41,7 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
     private readonly LaneState[] _lanes = [new(), new(), new(), new()];
     private readonly Dictionary<(string Need, string Have), bool> _labelMatches = [];
     private readonly Dictionary<string, string[]> _labelKeys = [];
+    private readonly Dictionary<long, ReadyItem> _inFlight = []; // reserved, neither claimed nor released yet
 
     private TimeSpan? AgingStep => options.Value.AgingStep is { } step && step > TimeSpan.Zero ? step : null;
 
@@ -60,6 +62,8 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
             foreach (var lane in _lanes) lane.Clear();
             foreach (var (orgId, share) in shares) Org(orgId).Share = share;
             foreach (var (orgId, attemptId) in running) Org(orgId).Running.Add(attemptId);
+            // Reservations being claimed right now keep counting (the record may not show their claim yet).
+            foreach (var item in _inFlight.Values) Org(item.OrgId).Running.Add(item.AttemptId);
             foreach (var item in waiting) AddLocked(item);
         }
     }
@@ -115,6 +119,7 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
                     _entries.Remove(best.Item.AttemptId);
                     Unlink(best);
                     _orgs[best.Item.OrgId].Running.Add(best.Item.AttemptId);
+                    _inFlight[best.Item.AttemptId] = best.Item;
                     return best.Item;
                 }
             }
@@ -124,7 +129,20 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
 
     /// <summary>A reserved attempt was not claimed after all (cancelled meanwhile, or claimed by another server):
     /// it no longer counts as running.</summary>
-    public void Release(ReadyItem item) => Finished(item.OrgId, item.AttemptId);
+    public void Release(ReadyItem item)
+    {
+        lock (_lock)
+        {
+            _inFlight.Remove(item.AttemptId);
+            if (_orgs.TryGetValue(item.OrgId, out var org)) org.Running.Remove(item.AttemptId);
+        }
+    }
+
+    /// <summary>A reserved attempt was claimed: it runs, and counts until <see cref="Finished"/>.</summary>
+    public void Claimed(ReadyItem item)
+    {
+        lock (_lock) _inFlight.Remove(item.AttemptId);
+    }
 
     /// <summary>A running attempt of <paramref name="orgId"/> ended (idempotent).</summary>
     public void Finished(long orgId, long attemptId)
@@ -168,7 +186,8 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
 
     private void AddLocked(ReadyItem item)
     {
-        if (_entries.ContainsKey(item.AttemptId)) return;
+        if (_entries.ContainsKey(item.AttemptId) || _inFlight.ContainsKey(item.AttemptId)) return;
+        if (_orgs.TryGetValue(item.OrgId, out var known) && known.Running.Contains(item.AttemptId)) return; // reserved or running already
         var entry = new Entry(item, LabelKey(item.Labels.Distinct().Order(StringComparer.Ordinal)));
         _entries[item.AttemptId] = entry;
         Org(item.OrgId);

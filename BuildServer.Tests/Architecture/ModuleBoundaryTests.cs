@@ -16,7 +16,7 @@ public sealed partial class ModuleBoundaryTests
         ["Hosting"] = [],
         ["Persistence"] = ["Hosting"],
         ["Security"] = ["Hosting", "Persistence"],
-        ["Projects"] = ["Hosting", "Persistence", "Security"],
+        ["Projects"] = ["Hosting", "Persistence", "Security", "Scheduling"],
         ["Pipelines"] = ["Hosting"],
         ["Scheduling"] = ["Hosting"],
         ["Runs"] = ["Hosting", "Persistence", "Security", "Projects", "Pipelines", "Scheduling"],

@@ -61,7 +61,7 @@ public sealed class ModuleHarness : IAsyncDisposable
                 ?? db.Set<Organization>().Add(new Organization { Name = organization, CreatedAt = DateTimeOffset.UtcNow }).Entity;
             var project = db.Set<Project>().Add(new Project { Name = name, Organization = org, CreatedAt = DateTimeOffset.UtcNow }).Entity;
             await db.SaveChangesAsync();
-            return new ProjectInfo(project.Id, name, organization, null, null);
+            return new ProjectInfo(project.Id, name, organization, null, null, org.Id);
         });
     }
 

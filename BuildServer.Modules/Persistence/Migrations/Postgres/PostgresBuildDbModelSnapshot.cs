@@ -80,11 +80,17 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int>("MaxRunning")
+                        .HasColumnType("integer");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
                         .IsUnicode(true)
                         .HasColumnType("character varying(100)");
+
+                    b.Property<double>("Weight")
+                        .HasColumnType("double precision");
 
                     b.HasKey("Id");
 
@@ -104,6 +110,14 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("DefaultLane")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("MaxLane")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -206,6 +220,11 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                         .HasMaxLength(100)
                         .IsUnicode(true)
                         .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Lane")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
 
                     b.Property<int?>("MaxParallel")
                         .HasColumnType("integer");
@@ -364,6 +383,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                         .HasColumnType("character varying(200)");
 
                     b.Property<long>("Number")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("OrgId")
                         .HasColumnType("bigint");
 
                     b.Property<string>("Pipeline")

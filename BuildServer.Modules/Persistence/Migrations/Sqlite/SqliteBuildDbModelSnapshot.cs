@@ -70,11 +70,17 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("MaxRunning")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
                         .IsUnicode(true)
                         .HasColumnType("TEXT");
+
+                    b.Property<double>("Weight")
+                        .HasColumnType("REAL");
 
                     b.HasKey("Id");
 
@@ -91,6 +97,14 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DefaultLane")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MaxLane")
+                        .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Name")
@@ -189,6 +203,11 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .IsRequired()
                         .HasMaxLength(100)
                         .IsUnicode(true)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Lane")
+                        .IsRequired()
+                        .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
                     b.Property<int?>("MaxParallel")
@@ -344,6 +363,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<long>("Number")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("OrgId")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Pipeline")
