@@ -47,16 +47,26 @@ internal static class SchedulerFeed
     /// <summary>Rebuilds the whole view from the tables.</summary>
     public static async Task ResyncAsync(BuildDb db, IOrganizationShares shares, ReadyAttempts ready, CancellationToken ct)
     {
-        var waiting = await db.Set<JobAttempt>().AsNoTracking()
-            .Where(a => a.Status == Status.Queued)
-            .OrderBy(a => a.Id) // the view orders by queued time itself
-            .Select(a => new ReadyItem(a.Id, a.Run!.OrgId, a.Job!.Lane, a.Job.RunsOn, a.QueuedAt, a.JobId, a.RunId))
-            .ToListAsync(ct);
-        var running = await db.Set<JobAttempt>().AsNoTracking()
-            .Where(a => a.Status == Status.Running)
-            .Select(a => new { a.Run!.OrgId, a.Id })
-            .ToListAsync(ct);
-        ready.Reset(waiting, running.Select(r => (r.OrgId, r.Id)), await shares.AllAsync(ct));
+        ready.BeginSnapshot(); // what is published while the tables are read survives the reset
+        try
+        {
+            var waiting = await db.Set<JobAttempt>().AsNoTracking()
+                .Where(a => a.Status == Status.Queued)
+                .OrderBy(a => a.Id) // the view orders by queued time itself
+                .Select(a => new ReadyItem(a.Id, a.Run!.OrgId, a.Job!.Lane, a.Job.RunsOn, a.QueuedAt, a.JobId, a.RunId))
+                .ToListAsync(ct);
+            var running = await db.Set<JobAttempt>().AsNoTracking()
+                .Where(a => a.Status == Status.Running)
+                .Select(a => new { a.Run!.OrgId, a.Id })
+                .ToListAsync(ct);
+            var orgShares = await shares.AllAsync(ct);
+            ready.Reset(waiting, running.Select(r => (r.OrgId, r.Id)), orgShares);
+        }
+        catch
+        {
+            ready.AbandonSnapshot();
+            throw;
+        }
     }
 }
 

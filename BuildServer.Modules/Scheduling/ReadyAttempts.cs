@@ -42,6 +42,7 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
     private readonly Dictionary<(string Need, string Have), bool> _labelMatches = [];
     private readonly Dictionary<string, string[]> _labelKeys = [];
     private readonly Dictionary<long, ReadyItem> _inFlight = []; // reserved, neither claimed nor released yet
+    private List<Action>? _journal; // changes made while a snapshot is being read (see BeginSnapshot)
 
     private TimeSpan? AgingStep => options.Value.AgingStep is { } step && step > TimeSpan.Zero ? step : null;
 
@@ -51,8 +52,21 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
         get { lock (_lock) return _entries.Count; }
     }
 
+    /// <summary>Call before reading the snapshot for <see cref="Reset"/>: changes made from now on are kept and
+    /// applied again on top of the snapshot, so that nothing published while it was read is lost.</summary>
+    public void BeginSnapshot()
+    {
+        lock (_lock) _journal = [];
+    }
+
+    /// <summary>The snapshot could not be read: stop keeping changes for it.</summary>
+    public void AbandonSnapshot()
+    {
+        lock (_lock) _journal = null;
+    }
+
     /// <summary>Replaces the whole view: the attempts waiting, the attempts running per organisation, and the
-    /// organisations' shares. Used at start (from the database) and by the reconciler.</summary>
+    /// organisations' shares, read after <see cref="BeginSnapshot"/>. Used at start and periodically.</summary>
     public void Reset(IEnumerable<ReadyItem> waiting, IEnumerable<(long OrgId, long AttemptId)> running, IReadOnlyDictionary<long, OrgShare> shares)
     {
         lock (_lock)
@@ -65,18 +79,31 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
             // Reservations being claimed right now keep counting (the record may not show their claim yet).
             foreach (var item in _inFlight.Values) Org(item.OrgId).Running.Add(item.AttemptId);
             foreach (var item in waiting) AddLocked(item);
+            var journal = _journal ?? [];
+            _journal = null;
+            foreach (var change in journal) change();
         }
     }
 
+    private void Journal(Action change) => _journal?.Add(change);
+
     public void SetShare(long orgId, OrgShare share)
     {
-        lock (_lock) Org(orgId).Share = share;
+        lock (_lock)
+        {
+            Org(orgId).Share = share;
+            Journal(() => Org(orgId).Share = share);
+        }
     }
 
     /// <summary>Adds a ready attempt (again: no-op).</summary>
     public void Add(ReadyItem item)
     {
-        lock (_lock) AddLocked(item);
+        lock (_lock)
+        {
+            AddLocked(item);
+            Journal(() => AddLocked(item));
+        }
     }
 
     /// <summary>Forgets a waiting attempt (cancelled, or found claimed elsewhere); no-op when unknown.</summary>
@@ -84,7 +111,8 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
     {
         lock (_lock)
         {
-            if (_entries.Remove(attemptId, out var entry)) Unlink(entry);
+            RemoveLocked(attemptId);
+            Journal(() => RemoveLocked(attemptId));
         }
     }
 
@@ -118,6 +146,8 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
                 {
                     _entries.Remove(best.Item.AttemptId);
                     Unlink(best);
+                    var reserved = best.Item.AttemptId;
+                    Journal(() => RemoveLocked(reserved)); // the snapshot may still show it queued
                     _orgs[best.Item.OrgId].Running.Add(best.Item.AttemptId);
                     _inFlight[best.Item.AttemptId] = best.Item;
                     return best.Item;
@@ -135,6 +165,7 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
         {
             _inFlight.Remove(item.AttemptId);
             if (_orgs.TryGetValue(item.OrgId, out var org)) org.Running.Remove(item.AttemptId);
+            Journal(() => Org(item.OrgId).Running.Remove(item.AttemptId));
         }
     }
 
@@ -150,13 +181,18 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
         lock (_lock)
         {
             if (_orgs.TryGetValue(orgId, out var org)) org.Running.Remove(attemptId);
+            Journal(() => Org(orgId).Running.Remove(attemptId));
         }
     }
 
     /// <summary>An attempt claimed without a reservation (another server, a rebuild) runs for <paramref name="orgId"/>.</summary>
     public void Running(long orgId, long attemptId)
     {
-        lock (_lock) Org(orgId).Running.Add(attemptId);
+        lock (_lock)
+        {
+            Org(orgId).Running.Add(attemptId);
+            Journal(() => Org(orgId).Running.Add(attemptId));
+        }
     }
 
     /// <summary>Where a waiting attempt stands now; null when it is not waiting here.</summary>
@@ -182,6 +218,11 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
             return (Lanes.All.ToDictionary(l => l, l => _lanes[(int)l].Count),
                 _orgs.Where(o => o.Value.Running.Count > 0).ToDictionary(o => o.Key, o => o.Value.Running.Count));
         }
+    }
+
+    private void RemoveLocked(long attemptId)
+    {
+        if (_entries.Remove(attemptId, out var entry)) Unlink(entry);
     }
 
     private void AddLocked(ReadyItem item)

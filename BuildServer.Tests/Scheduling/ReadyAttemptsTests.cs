@@ -155,6 +155,29 @@ public sealed class ReadyAttemptsTests
     }
 
     [Test]
+    public void Reset_KeepsWhatChangedWhileTheSnapshotWasRead()
+    {
+        var queue = Queue();
+        queue.SetShare(1, new OrgShare(1, 1));
+        var old = Item(1, Lane.Normal);
+        queue.Add(old);
+
+        queue.BeginSnapshot();
+        var snapshotWaiting = new[] { old };               // read from the tables ...
+        var published = Item(2, Lane.Normal);
+        queue.Add(published);                               // ... while a trigger committed and published
+        var reserved = queue.Reserve(Linux)!;               // ... and a slot reserved the old one
+        queue.Reset(snapshotWaiting, [], new Dictionary<long, OrgShare> { [1] = new(1, 1) });
+
+        Assert.That(reserved.AttemptId, Is.EqualTo(old.AttemptId));
+        Assert.That(queue.Count, Is.EqualTo(1), "the published one is kept; the reserved one is not waiting again");
+        Assert.That(queue.Reserve(Linux)?.AttemptId, Is.EqualTo(published.AttemptId));
+        queue.Claimed(reserved);
+        queue.Add(Item(1, Lane.Normal));
+        Assert.That(queue.Reserve(Linux), Is.Null, "org 1's reservation still counts against its quota of 1");
+    }
+
+    [Test]
     public void Remove_ForgetsAWaitingAttempt()
     {
         var queue = Queue();
