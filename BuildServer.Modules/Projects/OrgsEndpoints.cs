@@ -44,7 +44,7 @@ internal static class OrgsEndpoints
     {
         if (string.IsNullOrWhiteSpace(request.Name) || !ProjectsEndpoints.IsValidName(request.Name))
         {
-            return Problems.Field("name", "An organisation name is 1-100 characters of letters, digits, '.', '_' or '-', starts with a letter or digit, and is not a number.");
+            return Problems.Field("name", ProjectsEndpoints.OrgNameRule);
         }
         if (ValidateShare(request) is { } invalid) return invalid;
         if (await db.Set<Organization>().AnyAsync(o => o.Name == request.Name, ct))

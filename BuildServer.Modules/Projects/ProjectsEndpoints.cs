@@ -89,14 +89,14 @@ internal static partial class ProjectsEndpoints
 
     private static ValidationProblem? Validate(CreateProjectRequest request)
     {
-        if (string.IsNullOrWhiteSpace(request.Name) || !NamePattern().IsMatch(request.Name) || long.TryParse(request.Name, out _))
+        if (string.IsNullOrWhiteSpace(request.Name) || !IsValidName(request.Name))
         {
             return Problems.Field("name",
                 "A project name is 1-100 characters of letters, digits, '.', '_' or '-', starts with a letter or digit, and is not a number.");
         }
-        if (request.Org is { Length: > 0 } org && !NamePattern().IsMatch(org))
+        if (request.Org is { Length: > 0 } org && !IsValidName(org))
         {
-            return Problems.Field("org", "An organization name is 1-100 characters of letters, digits, '.', '_' or '-'.");
+            return Problems.Field("org", OrgNameRule);
         }
         foreach (var (field, value) in new[] { ("defaultLane", request.DefaultLane), ("maxLane", request.MaxLane) })
         {
@@ -115,6 +115,9 @@ internal static partial class ProjectsEndpoints
         }
         return null;
     }
+
+    public const string OrgNameRule =
+        "An organisation name is 1-100 characters of letters, digits, '.', '_' or '-', starts with a letter or digit, and is not a number.";
 
     /// <summary>Project and organisation names: letters, digits, '.', '_', '-', not a number (ids are).</summary>
     public static bool IsValidName(string name) => NamePattern().IsMatch(name) && !long.TryParse(name, out _);

@@ -136,6 +136,8 @@ public sealed class SchedulingTests(Db db)
         await ApiClient.Expect(await _api.Http.PatchAsJsonAsync("orgs/nowhere", new { maxRunning = 1 }), HttpStatusCode.NotFound);
         var problem = await ApiClient.ExpectAsync(await _api.Http.PostAsJsonAsync("projects", new { name = "lane-" + db, defaultLane = "urgent" }), HttpStatusCode.BadRequest);
         Assert.That(problem["errors"]!["defaultLane"]![0]!.GetValue<string>(), Does.Contain("Unknown lane 'urgent'"));
+        var numeric = await ApiClient.ExpectAsync(await _api.Http.PostAsJsonAsync("projects", new { name = "numeric-org-" + db, org = "12345" }), HttpStatusCode.BadRequest);
+        Assert.That(numeric["errors"]!["org"], Is.Not.Null, "an org named like an id could not be addressed by name");
         var listed = await ApiClient.ExpectAsync(await _api.Http.GetAsync("orgs"), HttpStatusCode.OK);
         Assert.That(listed.AsArray().Select(o => o!["name"]!.GetValue<string>()), Does.Contain("twice-" + db));
     }
