@@ -27,6 +27,10 @@ internal sealed class Run
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
     public DateTimeOffset? CancelRequestedAt { get; set; }
+
+    /// <summary>The workflow's <c>concurrency.group</c>, evaluated at creation: at most one run of a project per
+    /// group runs at a time; the others wait as <c>pending</c>.</summary>
+    public string? ConcurrencyGroup { get; set; }
     public long Version { get; set; }
     public List<Job> Jobs { get; set; } = [];
 }
@@ -60,6 +64,9 @@ internal sealed class Job
 
     /// <summary>The lane it waits in: its <c>priority</c> (or the workflow's, or the project's default), capped by the project's highest lane.</summary>
     public Lane Lane { get; set; } = Lane.Normal;
+
+    /// <summary>Its <c>timeout-minutes</c> once expanded: an attempt times out this long after it started (never counting queue time).</summary>
+    public double TimeoutMinutes { get; set; } = 360;
     public string? StatusReason { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
@@ -80,6 +87,13 @@ internal sealed class JobAttempt
     public long? RunnerId { get; set; }
     public DateTimeOffset? LeaseExpiresAt { get; set; }
     public DateTimeOffset QueuedAt { get; set; }
+
+    /// <summary>A retry waiting out its backoff is <c>pending</c> until this time, then queued.</summary>
+    public DateTimeOffset? NotBefore { get; set; }
+
+    /// <summary>When a running attempt times out: its start plus the job's timeout. The agent enforces it; the
+    /// server marks the attempt <c>timed_out</c> itself when no result came by this time plus a grace period.</summary>
+    public DateTimeOffset? TimeoutAt { get; set; }
     public DateTimeOffset? AssignedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
@@ -146,6 +160,8 @@ internal static class RunsModel
             e.Property(r => r.Ref).HasMaxLength(500);
             e.Property(r => r.Sha).HasMaxLength(64);
             e.Property(r => r.TriggeredBy).HasMaxLength(200);
+            e.Property(r => r.ConcurrencyGroup).HasMaxLength(400);
+            e.HasIndex(r => new { r.ProjectId, r.ConcurrencyGroup, r.Status });
             e.HasMany(r => r.Jobs).WithOne(j => j.Run).HasForeignKey(j => j.RunId).OnDelete(DeleteBehavior.Cascade);
         });
         model.Entity<RunCounter>(e =>

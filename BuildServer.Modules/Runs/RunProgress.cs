@@ -133,6 +133,7 @@ internal static class RunProgress
             row.TemplateJson = null;
             row.NeedsJson = needsJson;
             row.ContinueOnError = spec.ContinueOnError;
+            row.TimeoutMinutes = spec.TimeoutMinutes;
             row.FailFast = spec.Strategy["fail-fast"]?.GetValue<bool>() ?? true;
             row.MaxParallel = spec.Matrix is null ? null : spec.Strategy["max-parallel"]?.GetValue<int>();
             row.Status = Status.Pending;

@@ -277,6 +277,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                         .IsUnicode(true)
                         .HasColumnType("text");
 
+                    b.Property<double>("TimeoutMinutes")
+                        .HasColumnType("double precision");
+
                     b.HasKey("Id");
 
                     b.HasIndex("RunId", "Key", "Ordinal")
@@ -316,6 +319,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                     b.Property<DateTimeOffset?>("LeaseExpiresAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTimeOffset?>("NotBefore")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<int>("Number")
                         .HasColumnType("integer");
 
@@ -335,6 +341,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
+
+                    b.Property<DateTimeOffset?>("TimeoutAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Id");
 
@@ -360,6 +369,11 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
 
                     b.Property<DateTimeOffset?>("CancelRequestedAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("ConcurrencyGroup")
+                        .HasMaxLength(400)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(400)");
 
                     b.Property<string>("ContextJson")
                         .IsRequired()
@@ -429,6 +443,8 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
 
                     b.HasIndex("ProjectId", "Number")
                         .IsUnique();
+
+                    b.HasIndex("ProjectId", "ConcurrencyGroup", "Status");
 
                     b.ToTable("runs", (string)null);
                 });

@@ -261,6 +261,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .IsUnicode(true)
                         .HasColumnType("TEXT");
 
+                    b.Property<double>("TimeoutMinutes")
+                        .HasColumnType("REAL");
+
                     b.HasKey("Id");
 
                     b.HasIndex("RunId", "Key", "Ordinal")
@@ -298,6 +301,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                     b.Property<DateTimeOffset?>("LeaseExpiresAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTimeOffset?>("NotBefore")
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("Number")
                         .HasColumnType("INTEGER");
 
@@ -316,6 +322,9 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTimeOffset?>("TimeoutAt")
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
@@ -339,6 +348,11 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<DateTimeOffset?>("CancelRequestedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ConcurrencyGroup")
+                        .HasMaxLength(400)
+                        .IsUnicode(true)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ContextJson")
@@ -409,6 +423,8 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
 
                     b.HasIndex("ProjectId", "Number")
                         .IsUnique();
+
+                    b.HasIndex("ProjectId", "ConcurrencyGroup", "Status");
 
                     b.ToTable("runs", (string)null);
                 });
