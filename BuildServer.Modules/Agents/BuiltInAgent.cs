@@ -48,7 +48,35 @@ internal sealed class BuiltInAgent(
         logger.LogInformation("Built-in agent {Name} ready with {Slots} slot(s), labels [{Labels}]",
             runner.Name, settings.Slots, string.Join(", ", runner.Labels));
         dispatch.Notify(); // whatever was queued before the start
-        await Task.WhenAll(Enumerable.Range(0, settings.Slots).Select(slot => SlotAsync(runner, slot, stoppingToken)));
+        await Task.WhenAll(Enumerable.Range(0, settings.Slots).Select(slot => SlotAsync(runner, slot, stoppingToken))
+            .Append(HeartbeatAsync(runner, stoppingToken)));
+    }
+
+    /// <summary>Renews the leases of the attempts this agent runs, and says it is alive, every <c>Agent:Heartbeat</c>.</summary>
+    private async Task HeartbeatAsync(RunnerRef runner, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await Quietly(Task.Delay(options.Value.Heartbeat, time, stoppingToken));
+            if (stoppingToken.IsCancellationRequested) return;
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                await scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>().RenewLeasesAsync(runner.Id, stoppingToken);
+                var db = scope.ServiceProvider.GetRequiredService<BuildDb>();
+                var now = time.GetUtcNow();
+                await using var gate = await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(stoppingToken);
+                await db.Set<Runner>().Where(r => r.Id == runner.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.LastSeenAt, now), stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Heartbeat of the built-in agent failed; the next one is in {Interval}", options.Value.Heartbeat);
+            }
+        }
     }
 
     private async Task SlotAsync(RunnerRef runner, int slot, CancellationToken stoppingToken)

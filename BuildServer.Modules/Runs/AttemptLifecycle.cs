@@ -4,8 +4,10 @@ using System.Text.Json.Nodes;
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Pipelines.Planning;
+using BuildServer.Modules.Pipelines.Workflow;
 using BuildServer.Modules.Projects;
 using BuildServer.Modules.Scheduling;
+using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,7 @@ internal sealed class AttemptLifecycle(
     IDispatchSignal dispatch,
     ReadyAttempts ready,
     IAttemptCancellation cancellation,
+    IBackgroundJobClient background,
     TimeProvider time,
     IOptions<RunsOptions> options,
     ILogger<AttemptLifecycle> logger) : IAttemptLifecycle
@@ -54,6 +57,7 @@ internal sealed class AttemptLifecycle(
     {
         var now = time.GetUtcNow();
         var actor = "runner:" + runner.Id;
+        DateTimeOffset? timeoutAt = candidate.Timeout is { } timeout ? now + timeout : null;
         await using var gate = await writes.EnterAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var claimed = await db.Set<JobAttempt>()
@@ -63,7 +67,8 @@ internal sealed class AttemptLifecycle(
                 .SetProperty(a => a.RunnerId, runner.Id)
                 .SetProperty(a => a.AssignedAt, now)
                 .SetProperty(a => a.StartedAt, now)
-                .SetProperty(a => a.LeaseExpiresAt, now + options.Value.Lease), ct);
+                .SetProperty(a => a.LeaseExpiresAt, now + options.Value.Lease)
+                .SetProperty(a => a.TimeoutAt, timeoutAt), ct);
         if (claimed == 0)
         {
             return false;
@@ -139,7 +144,11 @@ internal sealed class AttemptLifecycle(
                 .SetProperty(x => x.LogEnd, logEnd), ct);
     }
 
-    public async Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, StepReport? lastStep, CancellationToken ct)
+    public Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, StepReport? lastStep, CancellationToken ct) =>
+        CompleteAttemptAsync(attemptId, outcome, lastStep, actor: null, ct);
+
+    /// <param name="actor">Who finishes it: null for the runner that ran it (agents), else e.g. the reconciler.</param>
+    internal async Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, StepReport? lastStep, string? actor, CancellationToken ct)
     {
         var runId = await db.Set<JobAttempt>().Where(a => a.Id == attemptId).Select(a => (long?)a.RunId).FirstOrDefaultAsync(ct);
         if (runId is null)
@@ -156,7 +165,7 @@ internal sealed class AttemptLifecycle(
             }
             var now = time.GetUtcNow();
             await FinishStepsAsync(attemptId, outcome, lastStep, now, ct);
-            Finish(attempt, outcome, now, "runner:" + attempt.RunnerId);
+            Finish(attempt, outcome, now, actor ?? "runner:" + attempt.RunnerId);
             if (outcome.Outputs is { Count: > 0 } outputs)
             {
                 attempt.Job!.OutputsJson = JsonSerializer.Serialize(outputs);
@@ -190,7 +199,9 @@ internal sealed class AttemptLifecycle(
                 .SetProperty(x => x.LogEnd, x => logEnd ?? x.LogEnd), ct);
     }
 
-    /// <summary>Finishes an attempt and derives its job: a lost attempt with attempts left is retried.</summary>
+    /// <summary>Finishes an attempt and derives its job: an attempt that may be retried (<see cref="Retries"/>) gets
+    /// a successor, queued at once or pending until its backoff is over; what is retried, and why, is written as
+    /// events of both attempts.</summary>
     private void Finish(JobAttempt attempt, AttemptOutcome outcome, DateTimeOffset now, string actor)
     {
         var from = attempt.Status;
@@ -201,13 +212,109 @@ internal sealed class AttemptLifecycle(
         attempt.LeaseExpiresAt = null;
         AttemptFactory.Event(db, attempt, now, outcome.Status.ToWire(), from, outcome.Status, outcome.Reason, actor);
         var job = attempt.Job!;
-        if (outcome.Status == Status.Lost && attempt.Number < options.Value.MaxAttemptsOnLoss && attempt.Run!.CancelRequestedAt is null)
+        var retry = outcome.Status is Status.Lost or Status.Failed or Status.TimedOut
+            ? Retries.Decide(RetryPolicyOf(job), options.Value.MaxAttemptsOnLoss, attempt.Number, outcome.Status,
+                attempt.Run!.CancelRequestedAt is not null || attempt.CancelRequestedAt is not null, Random.Shared)
+            : null;
+        if (retry is not null)
         {
-            var retry = AttemptFactory.Queue(db, job, attempt.Number + 1, now, $"retry of lost attempt {attempt.Number}: {outcome.Reason}", "server");
-            AttemptFactory.Event(db, attempt, now, "retried", outcome.Status, outcome.Status, $"attempt {retry.Number} queued", "server");
+            var what = $"{outcome.Status.ToWire()}{(outcome.Reason is { } r ? ": " + r : "")}";
+            var notBefore = now + retry.Delay;
+            var next = AttemptFactory.Queue(db, job, attempt.Number + 1, now, $"retry of attempt {attempt.Number} ({what})", "server", notBefore);
+            var when = retry.Delay > TimeSpan.Zero ? $" after a backoff of {retry.Delay.TotalSeconds:0.#}s (at {AttemptFactory.Time(notBefore)})" : "";
+            AttemptFactory.Event(db, attempt, now, "retried", outcome.Status, outcome.Status, $"attempt {next.Number} of {MaxAttempts(job, outcome.Status)}{when}", "server");
+            if (next.Status == Status.Pending) _backoffs.Add((next, job.Lane));
             return;
         }
         RunProgress.Finish(job, outcome.Status == Status.Lost ? Status.Failed : outcome.Status, now, outcome.Reason);
+    }
+
+    private readonly List<(JobAttempt Attempt, Lane Lane)> _backoffs = [];
+
+    private RetryPolicy RetryPolicyOf(Job job) =>
+        (job.SpecJson is { } spec ? AttemptFactory.Spec(spec).Retry : null) ?? options.Value.Retry.ToPolicy();
+
+    private int MaxAttempts(Job job, Status outcome) =>
+        outcome == Status.Lost ? Math.Max(RetryPolicyOf(job).MaxAttempts, options.Value.MaxAttemptsOnLoss) : RetryPolicyOf(job).MaxAttempts;
+
+    /// <summary>After a commit: Hangfire admits each retry whose backoff began in it when the backoff is over, in the
+    /// job's lane's queue (the reconciler admits any it missed, e.g. after a restart).</summary>
+    private void ScheduleBackoffs()
+    {
+        foreach (var (attempt, lane) in _backoffs)
+        {
+            try
+            {
+                background.Schedule<RetryAdmission>(BackgroundQueues.Of(lane), r => r.AdmitAsync(attempt.Id, CancellationToken.None), attempt.NotBefore!.Value);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Could not schedule the retry {AttemptId}; the reconciler will admit it", attempt.Id);
+            }
+        }
+        _backoffs.Clear();
+    }
+
+    /// <summary>Queues a retry whose backoff is over (idempotent: anything but a pending attempt past its
+    /// <c>NotBefore</c> is left alone); in a run being cancelled it is cancelled instead.</summary>
+    public async Task<bool> AdmitRetryAsync(long attemptId, string actor, CancellationToken ct)
+    {
+        var runId = await db.Set<JobAttempt>().Where(a => a.Id == attemptId && a.Status == Status.Pending).Select(a => (long?)a.RunId).FirstOrDefaultAsync(ct);
+        if (runId is null) return false;
+        var stop = new List<long>();
+        var queued = false;
+        var applied = await InRunTransactionAsync(runId.Value, async run =>
+        {
+            var now = time.GetUtcNow();
+            var attempt = run.Jobs.SelectMany(j => j.Attempts).FirstOrDefault(a => a.Id == attemptId);
+            if (attempt is not { Status: Status.Pending } || attempt.NotBefore > now) return false;
+            var job = attempt.Job!;
+            if (run.CancelRequestedAt is not null || attempt.CancelRequestedAt is not null)
+            {
+                stop.AddRange(await RunProgress.CancelJobsAsync(db, [job], now, actor, "the run was cancelled", ct));
+            }
+            else
+            {
+                attempt.Status = Status.Queued;
+                attempt.QueuedAt = now;
+                job.Status = Status.Queued;
+                job.StatusReason = null;
+                AttemptFactory.Event(db, attempt, now, "queued", Status.Pending, Status.Queued, "retry backoff over", actor);
+                queued = true;
+            }
+            stop.AddRange((await RunProgress.AdvanceAsync(db, run, now, actor, ct)).StopRunning);
+            return true;
+        }, ct);
+        if (queued) dispatch.Notify();
+        foreach (var id in stop) cancellation.Cancel(id);
+        return applied;
+    }
+
+    /// <summary>Moves a run on as completing its last attempt would have (admits jobs whose needs finished, finishes
+    /// the run when all its jobs have); true when that changed anything.</summary>
+    internal async Task<bool> MoveOnAsync(long runId, string actor, CancellationToken ct)
+    {
+        Progress? progress = null;
+        var applied = await InRunTransactionAsync(runId, async run =>
+        {
+            if (run.Status.IsFinished()) return false;
+            progress = await RunProgress.AdvanceAsync(db, run, time.GetUtcNow(), actor, ct);
+            return db.ChangeTracker.HasChanges();
+        }, ct);
+        if (applied && progress is { } p)
+        {
+            if (p.Queued > 0) dispatch.Notify();
+            foreach (var id in p.StopRunning) cancellation.Cancel(id);
+        }
+        return applied;
+    }
+
+    public async Task<int> RenewLeasesAsync(long runnerId, CancellationToken ct)
+    {
+        var until = time.GetUtcNow() + options.Value.Lease;
+        await using var gate = await writes.EnterAsync(ct);
+        return await db.Set<JobAttempt>().Where(a => a.RunnerId == runnerId && a.Status == Status.Running)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.LeaseExpiresAt, until), ct);
     }
 
     public async Task<int> RecoverRunnerAsync(long runnerId, string reason, CancellationToken ct)
@@ -226,24 +333,57 @@ internal sealed class AttemptLifecycle(
     /// <summary>Runs <paramref name="change"/> on the run, loaded under its row lock, and commits if it returns true.</summary>
     internal async Task<bool> InRunTransactionAsync(long runId, Func<Run, Task<bool>> change, CancellationToken ct)
     {
+        var (applied, finishedGroup) = await InRunTransactionCoreAsync(runId, change, ct);
+        if (finishedGroup is { } g)
+        {
+            await ReleaseGroupAsync(g.ProjectId, g.Group, "server", ct);
+        }
+        return applied;
+    }
+
+    /// <returns>Whether the change was committed, and the concurrency group of the run if the change finished it.</returns>
+    private async Task<(bool Applied, (long ProjectId, string Group)? FinishedGroup)> InRunTransactionCoreAsync(long runId, Func<Run, Task<bool>> change, CancellationToken ct)
+    {
         await using var gate = await writes.EnterAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await RunProgress.LockRunAsync(db, runId, ct);
         var run = await RunProgress.LoadAsync(db, runId, ct);
+        var wasFinished = run.Status.IsFinished();
+        _backoffs.Clear();
         if (!await change(run))
         {
-            return false;
+            return (false, null);
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
         SchedulerFeed.Publish(ready, run);
-        return true;
+        ScheduleBackoffs();
+        return (true, !wasFinished && run.Status.IsFinished() && run.ConcurrencyGroup is { } group ? (run.ProjectId, group) : null);
     }
 
-    private async Task SaveAsync(CancellationToken ct)
+    /// <summary>Starts the next held run of a concurrency group once no run of it is in progress (idempotent).</summary>
+    internal async Task<bool> ReleaseGroupAsync(long projectId, string group, string actor, CancellationToken ct)
     {
-        await db.SaveChangesAsync(ct);
-        db.ChangeTracker.Clear();
+        var held = (await ConcurrencyGroups.UnfinishedAsync(db, projectId, group, 0, ct)).FirstOrDefault();
+        if (held is not { Held: true })
+        {
+            return false; // still held by a run in progress, or nothing waits
+        }
+        Progress? progress = null;
+        var released = await InRunTransactionAsync(held.Id, async run =>
+        {
+            await ConcurrencyGroups.LockAsync(db, projectId, group, ct);
+            var others = await ConcurrencyGroups.UnfinishedAsync(db, projectId, group, run.Id, ct);
+            if (!ConcurrencyGroups.IsHeld(run) || others.Any(o => !o.Held)) return false;
+            var now = time.GetUtcNow();
+            run.Status = Status.Queued;
+            foreach (var job in run.Jobs.Where(j => j.Status == Status.Pending && j.Needs.Count == 0)) job.StatusReason = null;
+            progress = await RunProgress.AdvanceAsync(db, run, now, actor, ct);
+            return true;
+        }, ct);
+        if (released && progress is { Queued: > 0 }) dispatch.Notify();
+        if (released) logger.LogInformation("Concurrency group '{Group}' released run {RunId}", group, held.Id);
+        return released;
     }
 }

@@ -53,6 +53,11 @@ public interface IAttemptLifecycle
     /// and a step still marked running becomes cancelled.</summary>
     Task<bool> CompleteAttemptAsync(long attemptId, AttemptOutcome outcome, StepReport? lastStep, CancellationToken cancellationToken);
 
+    /// <summary>The runner is alive: the leases of the attempts it runs are extended by <c>Runs:Lease</c> from now.
+    /// A runner calls it well within the lease (the built-in agent every <c>Agent:Heartbeat</c>); an attempt whose
+    /// lease expires is declared lost by the reconciler.</summary>
+    Task<int> RenewLeasesAsync(long runnerId, CancellationToken cancellationToken);
+
     /// <summary>Declares lost every attempt the runner was running (the runner restarted or died).</summary>
     Task<int> RecoverRunnerAsync(long runnerId, string reason, CancellationToken cancellationToken);
 }

@@ -54,7 +54,7 @@ internal static class RunProgress
                     changed |= siblings.Any(s => s.Status.IsFinished());
                 }
             }
-            foreach (var job in run.Jobs.Where(j => j.Status == Status.Pending && j.Attempts.Count == 0).ToList())
+            foreach (var job in run.Jobs.Where(j => j.Status == Status.Pending && j.Attempts.Count == 0 && !ConcurrencyGroups.IsHeld(run)).ToList())
             {
                 if (job.TemplateJson is not null)
                 {
@@ -198,15 +198,16 @@ internal static class RunProgress
             {
                 Finish(job, Status.Cancelled, now, reason);
             }
-            else if (attempt.Status == Status.Queued && await TryCancelQueuedAsync(db, attempt.Id, now, reason, ct))
+            else if (attempt.Status is Status.Queued or Status.Pending && await TryCancelWaitingAsync(db, attempt.Id, attempt.Status, now, reason, ct))
             {
                 // Written by the conditional update: the tracked copy takes the same values, unmodified.
+                var from = attempt.Status;
                 var entry = db.Entry(attempt);
                 attempt.Status = Status.Cancelled;
                 attempt.FinishedAt = now;
                 attempt.FailureReason = reason;
                 entry.OriginalValues.SetValues(entry.CurrentValues);
-                AttemptFactory.Event(db, attempt, now, "cancelled", Status.Queued, Status.Cancelled, reason, actor);
+                AttemptFactory.Event(db, attempt, now, "cancelled", from, Status.Cancelled, reason, actor);
                 Finish(job, Status.Cancelled, now, reason);
             }
             else
@@ -218,9 +219,9 @@ internal static class RunProgress
         return running;
     }
 
-    /// <summary>Cancels a queued attempt only if no agent has claimed it in the meantime.</summary>
-    private static async Task<bool> TryCancelQueuedAsync(BuildDb db, long attemptId, DateTimeOffset now, string reason, CancellationToken ct) =>
-        await db.Set<JobAttempt>().Where(a => a.Id == attemptId && a.Status == Status.Queued)
+    /// <summary>Cancels a queued (or backing-off) attempt only if no agent has claimed it in the meantime.</summary>
+    private static async Task<bool> TryCancelWaitingAsync(BuildDb db, long attemptId, Status status, DateTimeOffset now, string reason, CancellationToken ct) =>
+        await db.Set<JobAttempt>().Where(a => a.Id == attemptId && a.Status == status)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(a => a.Status, Status.Cancelled)
                 .SetProperty(a => a.FinishedAt, now)

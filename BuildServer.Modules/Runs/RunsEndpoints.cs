@@ -30,8 +30,11 @@ internal static class RunsEndpoints
         var jobs = endpoints.MapApi("/jobs", "Runs");
         jobs.MapGet("/{id:long}", GetJob);
         jobs.MapGet("/{id:long}/log", LogEndpoints.JobLog);
+        jobs.MapPost("/{id:long}/cancel", CancelJob).RequireAuthorization(p => p.RequireRole(Roles.Admin));
 
-        endpoints.MapApi("/attempts", "Runs").MapGet("/{id:long}", GetAttempt);
+        var attempts = endpoints.MapApi("/attempts", "Runs");
+        attempts.MapGet("/{id:long}", GetAttempt);
+        attempts.MapPost("/{id:long}/cancel", CancelAttempt).RequireAuthorization(p => p.RequireRole(Roles.Admin));
         endpoints.MapApi("/steps", "Runs").MapGet("/{id:long}/log", LogEndpoints.StepLog);
     }
 
@@ -142,6 +145,30 @@ internal static class RunsEndpoints
             CancelOutcome.NotFound => Problems.NotFound("Run", id),
             CancelOutcome.AlreadyFinished => Problems.Conflict($"Run {id} has already finished; there is nothing to cancel."),
             _ => TypedResults.Ok((await views.RunAsync(id, ct))!),
+        };
+    }
+
+    private static async Task<Results<Ok<JobView>, ProblemHttpResult>> CancelJob(
+        long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var outcome = await cancel.CancelJobAsync(id, "user:" + (user.Identity?.Name ?? "api"), ct);
+        return outcome switch
+        {
+            CancelOutcome.NotFound => Problems.NotFound("Job", id),
+            CancelOutcome.AlreadyFinished => Problems.Conflict($"Job {id} has already finished; there is nothing to cancel."),
+            _ => TypedResults.Ok((await views.JobAsync(id, ct))!),
+        };
+    }
+
+    private static async Task<Results<Ok<AttemptView>, ProblemHttpResult>> CancelAttempt(
+        long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var outcome = await cancel.CancelAttemptAsync(id, "user:" + (user.Identity?.Name ?? "api"), ct);
+        return outcome switch
+        {
+            CancelOutcome.NotFound => Problems.NotFound("Attempt", id),
+            CancelOutcome.AlreadyFinished => Problems.Conflict($"Attempt {id} has already finished; there is nothing to cancel."),
+            _ => TypedResults.Ok((await views.AttemptAsync(id, ct))!),
         };
     }
 }

@@ -18,11 +18,14 @@ internal sealed class RunsModule : IModule
         services.AddScoped<IAttemptLifecycle>(sp => sp.GetRequiredService<AttemptLifecycle>());
         services.AddScoped<IRunTrigger, TriggerRun>();
         services.AddScoped<CancelRun>();
+        services.AddScoped<RetryAdmission>();
+        services.AddScoped<Reconciler>();
         services.AddScoped<RunViews>();
         services.AddSingleton<IAttemptCancellation, AttemptCancellation>();
         services.AddSingleton<ILogStore, FileLogStore>();
         services.Configure<SchedulerSyncOptions>(configuration.GetSection("Scheduling"));
         services.AddHostedService<SchedulerFeedService>();
+        services.AddHostedService<BackgroundSchedule>();
     }
 
     public void ConfigureModel(ModelBuilder model) => RunsModel.Configure(model);

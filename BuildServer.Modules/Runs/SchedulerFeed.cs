@@ -42,7 +42,7 @@ internal static class SchedulerFeed
     }
 
     public static ReadyItem Item(JobAttempt attempt, Job job, long orgId) =>
-        new(attempt.Id, orgId, job.Lane, job.RunsOn, attempt.QueuedAt, job.Id, job.RunId);
+        new(attempt.Id, orgId, job.Lane, job.RunsOn, attempt.QueuedAt, job.Id, job.RunId, TimeSpan.FromMinutes(job.TimeoutMinutes));
 
     /// <summary>Rebuilds the whole view from the tables.</summary>
     public static async Task ResyncAsync(BuildDb db, IOrganizationShares shares, ReadyAttempts ready, CancellationToken ct)
@@ -53,14 +53,14 @@ internal static class SchedulerFeed
             var waiting = await db.Set<JobAttempt>().AsNoTracking()
                 .Where(a => a.Status == Status.Queued)
                 .OrderBy(a => a.Id) // the view orders by queued time itself
-                .Select(a => new ReadyItem(a.Id, a.Run!.OrgId, a.Job!.Lane, a.Job.RunsOn, a.QueuedAt, a.JobId, a.RunId))
+                .Select(a => new { a.Id, a.Run!.OrgId, a.Job!.Lane, a.Job.RunsOn, a.QueuedAt, a.JobId, a.RunId, a.Job.TimeoutMinutes })
                 .ToListAsync(ct);
             var running = await db.Set<JobAttempt>().AsNoTracking()
                 .Where(a => a.Status == Status.Running)
                 .Select(a => new { a.Run!.OrgId, a.Id })
                 .ToListAsync(ct);
             var orgShares = await shares.AllAsync(ct);
-            ready.Reset(waiting, running.Select(r => (r.OrgId, r.Id)), orgShares);
+            ready.Reset(waiting.Select(a => new ReadyItem(a.Id, a.OrgId, a.Lane, a.RunsOn, a.QueuedAt, a.JobId, a.RunId, TimeSpan.FromMinutes(a.TimeoutMinutes))), running.Select(r => (r.OrgId, r.Id)), orgShares);
         }
         catch
         {

@@ -32,7 +32,7 @@ public interface IRunTrigger
     Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken cancellationToken);
 }
 
-internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser parser, IDispatchSignal dispatch, ReadyAttempts ready, TimeProvider time) : IRunTrigger
+internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser parser, IDispatchSignal dispatch, ReadyAttempts ready, CancelRun cancel, TimeProvider time) : IRunTrigger
 {
     public async Task<TriggerResult> TriggerAsync(TriggerRequest request, CancellationToken ct)
     {
@@ -46,17 +46,27 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
         {
             return new TriggerResult(null, [], inputErrors);
         }
-        var (run, queued) = await CreateAsync(request, parsed.Workflow!, inputs, ct);
-        if (queued > 0)
+        var created = await CreateAsync(request, parsed.Workflow!, inputs, ct);
+        if (created.Error is { } error)
+        {
+            return new TriggerResult(null, [error], []);
+        }
+        if (created.Queued > 0)
         {
             dispatch.Notify();
         }
-        return new TriggerResult(run, [], []);
+        foreach (var other in created.Supersedes)
+        {
+            await cancel.CancelAsync(other, "server", ct, created.SupersedeReason);
+        }
+        return new TriggerResult(created.Run, [], []);
     }
+
+    private sealed record Created(RunView? Run, int Queued, IReadOnlyList<long> Supersedes, string? SupersedeReason, WorkflowError? Error);
 
     /// <summary>One transaction: the run, one row per workflow job, and (for jobs without needs) their
     /// expansion and first attempts. Jobs with needs wait, unexpanded, as <c>pending</c>.</summary>
-    private async Task<(RunView Run, int Queued)> CreateAsync(TriggerRequest request, Pipelines.Workflow.Workflow workflow, JsonObject inputs, CancellationToken ct)
+    private async Task<Created> CreateAsync(TriggerRequest request, Pipelines.Workflow.Workflow workflow, JsonObject inputs, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         await using var gate = await writes.EnterAsync(ct);
@@ -80,6 +90,12 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
         await db.SaveChangesAsync(ct); // the run's id is github.run_id
         var context = new RunContext(Github(request, workflow, run), inputs, []);
         run.ContextJson = JsonSerializer.Serialize(context, JsonDefaults.Options);
+        var concurrency = Planner.Concurrency(workflow.Concurrency, context);
+        if (concurrency.Error is { } error)
+        {
+            return new Created(null, 0, [], null, error); // disposing the transaction rolls the run back
+        }
+        var (holder, supersedes) = await JoinGroupAsync(run, request.Project.Id, concurrency, ct);
         foreach (var template in Planner.Templates(workflow))
         {
             run.Jobs.Add(new Job
@@ -92,7 +108,8 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
                 Needs = [.. template.Job.Needs],
                 Lane = LaneOf(template, request.Project),
                 TemplateJson = JsonSerializer.Serialize(template, JsonDefaults.Options),
-                StatusReason = template.Job.Needs.Count == 0 ? null : "waiting for needs: " + string.Join(", ", template.Job.Needs),
+                StatusReason = template.Job.Needs.Count > 0 ? "waiting for needs: " + string.Join(", ", template.Job.Needs)
+                    : holder is not null ? ConcurrencyGroups.HeldReason(run.ConcurrencyGroup!, holder.Number) : null,
                 CreatedAt = now,
             });
         }
@@ -101,7 +118,31 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
         SchedulerFeed.Publish(ready, run);
-        return (RunViews.ToView(run), progress.Queued);
+        var why = concurrency.CancelInProgress
+            ? $"cancelled in progress by run #{run.Number} (concurrency group '{run.ConcurrencyGroup}')"
+            : $"superseded by run #{run.Number} (concurrency group '{run.ConcurrencyGroup}')";
+        return new Created(RunViews.ToView(run), progress.Queued, supersedes, why, null);
+    }
+
+    /// <summary>Puts the new run in its concurrency group: held (<c>pending</c>) while another run of the group is in
+    /// progress; returns that holder and the runs to cancel once this transaction has committed (the group's held
+    /// runs, which this one supersedes, and with cancel-in-progress also the runs in progress).</summary>
+    private async Task<(GroupRun? Holder, IReadOnlyList<long> Cancel)> JoinGroupAsync(Run run, long projectId, ConcurrencyResult concurrency, CancellationToken ct)
+    {
+        if (concurrency.Group is not { } group)
+        {
+            return (null, []);
+        }
+        run.ConcurrencyGroup = group;
+        await ConcurrencyGroups.LockAsync(db, projectId, group, ct);
+        var others = await ConcurrencyGroups.UnfinishedAsync(db, projectId, group, run.Id, ct);
+        var holder = others.FirstOrDefault(o => !o.Held);
+        if (holder is not null)
+        {
+            run.Status = Status.Pending;
+        }
+        var cancel = others.Where(o => o.Held || concurrency.CancelInProgress).Select(o => o.Id).ToList();
+        return (holder, cancel);
     }
 
     /// <summary>The <c>github</c> context of the run (GitHub's key names), as far as a run knows it at creation.</summary>

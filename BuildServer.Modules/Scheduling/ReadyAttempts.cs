@@ -4,7 +4,8 @@ namespace BuildServer.Modules.Scheduling;
 
 /// <summary>An attempt that is ready to run and waits for an agent: what the scheduler needs to place it.</summary>
 /// <param name="JobId">Its job and <paramref name="RunId"/> run: carried for the claimer, not used to decide.</param>
-public sealed record ReadyItem(long AttemptId, long OrgId, Lane Lane, IReadOnlyList<string> Labels, DateTimeOffset QueuedAt, long JobId = 0, long RunId = 0);
+/// <param name="Timeout">The job's timeout, counted from the claim (carried for the claimer).</param>
+public sealed record ReadyItem(long AttemptId, long OrgId, Lane Lane, IReadOnlyList<string> Labels, DateTimeOffset QueuedAt, long JobId = 0, long RunId = 0, TimeSpan? Timeout = null);
 
 /// <summary>An organisation's share of the agents: at most <paramref name="MaxRunning"/> attempts at once
 /// (0 = no limit), and its <paramref name="Weight"/> when organisations compete for the same agents.</summary>

@@ -1,10 +1,11 @@
 using BuildServer.Modules.Hosting;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BuildServer.Modules.Scheduling;
 
-/// <summary>The lanes, quotas and fair share (<see cref="ReadyAttempts"/>), and the wake-up signal for idle agents.</summary>
+/// <summary>The lanes, quotas and fair share (<see cref="ReadyAttempts"/>), the wake-up signal for idle agents, and Hangfire (background and timed work, its dashboard).</summary>
 internal sealed class SchedulingModule : IModule
 {
     public string Name => "Scheduling";
@@ -14,5 +15,8 @@ internal sealed class SchedulingModule : IModule
         services.Configure<SchedulerOptions>(configuration.GetSection("Scheduling"));
         services.AddSingleton<IDispatchSignal, DispatchSignal>();
         services.AddSingleton<ReadyAttempts>();
+        BackgroundWork.Add(services, configuration);
     }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints) => BackgroundWork.MapDashboard(endpoints);
 }

@@ -18,7 +18,7 @@ public sealed partial class ModuleBoundaryTests
         ["Security"] = ["Hosting", "Persistence"],
         ["Projects"] = ["Hosting", "Persistence", "Security", "Scheduling"],
         ["Pipelines"] = ["Hosting"],
-        ["Scheduling"] = ["Hosting"],
+        ["Scheduling"] = ["Hosting", "Persistence", "Security"],
         ["Runs"] = ["Hosting", "Persistence", "Security", "Projects", "Pipelines", "Scheduling"],
         ["Executors"] = ["Hosting"],
         ["Runtime"] = ["Hosting", "Pipelines", "Executors"],

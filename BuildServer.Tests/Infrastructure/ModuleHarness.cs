@@ -26,7 +26,8 @@ public sealed class ModuleHarness : IAsyncDisposable
 
     public ServiceProvider Services { get; }
 
-    public static async Task<ModuleHarness> StartAsync(Db db, IDictionary<string, string?>? settings = null)
+    /// <param name="services">Replaces services after the modules registered theirs, e.g. a fake <see cref="TimeProvider"/>.</param>
+    public static async Task<ModuleHarness> StartAsync(Db db, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "bs-modules-" + Guid.NewGuid().ToString("N"));
         var values = new Dictionary<string, string?> { ["DataDir"] = dataDir };
@@ -40,9 +41,11 @@ public sealed class ModuleHarness : IAsyncDisposable
             values[key] = value;
         }
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
-        var services = new ServiceCollection().AddLogging(b => { if (Environment.GetEnvironmentVariable("HARNESS_SQL") == "1") { b.AddSimpleConsole(); b.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Information); } }).AddBuildServerModules(configuration).BuildServiceProvider();
-        await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
-        return new ModuleHarness(services, dataDir);
+        var collection = new ServiceCollection().AddLogging(b => { if (Environment.GetEnvironmentVariable("HARNESS_SQL") == "1") { b.AddSimpleConsole(); b.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Information); } }).AddBuildServerModules(configuration);
+        services?.Invoke(collection);
+        var provider = collection.BuildServiceProvider();
+        await provider.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
+        return new ModuleHarness(provider, dataDir);
     }
 
     /// <summary>Runs <paramref name="action"/> with a fresh scope, as one request or one agent call would.</summary>

@@ -25,6 +25,9 @@ public sealed record ExpansionResult(IReadOnlyList<JobSpec> Jobs, string? Error)
 /// <summary>Whether a job runs, decided when its needs have finished; <see cref="Error"/> when its <c>if</c> failed to evaluate.</summary>
 public sealed record ConditionResult(bool Run, string? Error);
 
+/// <summary>A run's concurrency group (null: none) and whether it cancels the group's runs in progress, or why it could not be evaluated.</summary>
+public sealed record ConcurrencyResult(string? Group, bool CancelInProgress, WorkflowError? Error);
+
 /// <summary>The result of one finished job instance, as <c>needs.&lt;job&gt;</c> sees it.</summary>
 /// <param name="Result">success, failure, cancelled or skipped.</param>
 public sealed record NeedResult(string JobId, string Result, IReadOnlyDictionary<string, string> Outputs);
@@ -81,6 +84,50 @@ public static class Planner
         if (set.Contains("cancelled")) return "cancelled";
         if (set.Count == 0 || set.All(r => r == "skipped")) return "skipped";
         return "success";
+    }
+
+    /// <summary>The longest concurrency group name kept.</summary>
+    public const int MaxConcurrencyGroupLength = 400;
+
+    /// <summary>The workflow's <c>concurrency</c> (group, cancel-in-progress), evaluated when the run is created with
+    /// github, inputs and vars. No group (none set, or an empty one) means the run is not limited.</summary>
+    public static ConcurrencyResult Concurrency(ConcurrencySpec? spec, RunContext run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (spec is null) return new ConcurrencyResult(null, false, null);
+        var context = new EvaluationContext(Contexts(run, new JsonObject(), null, null));
+        var key = "concurrency.group";
+        var pos = spec.Group.Pos;
+        try
+        {
+            var group = Display(spec.Group.HasExpressions ? ExpressionTemplate.Parse(spec.Group.Text, JobKeyOptions).EvaluateValue(context) : JsonValue.Create(spec.Group.Text)).Trim();
+            if (group.Length > MaxConcurrencyGroupLength)
+            {
+                return new ConcurrencyResult(null, false, new WorkflowError(pos.Line, pos.Column, $"'{key}' evaluated to {group.Length} characters; at most {MaxConcurrencyGroupLength} are allowed."));
+            }
+            var cancel = false;
+            if (spec.CancelInProgress is { } c)
+            {
+                key = "concurrency.cancel-in-progress";
+                pos = c.Pos;
+                var value = c.HasExpressions ? ExpressionTemplate.Parse(c.Text, JobKeyOptions).EvaluateValue(context) : JsonValue.Create(c.Text);
+                cancel = value switch
+                {
+                    JsonValue v when v.TryGetValue(out bool b) => b,
+                    JsonValue v when v.TryGetValue(out string? t) && bool.TryParse(t.Trim(), out var b) => b,
+                    _ => throw new PlanException($"'{key}' must be true or false, not {Describe(value)}."),
+                };
+            }
+            return new ConcurrencyResult(group.Length == 0 ? null : group, cancel, null);
+        }
+        catch (ExpressionException e)
+        {
+            return new ConcurrencyResult(null, false, new WorkflowError(pos.Line, pos.Column, $"'{key}': {e.Error.Message}"));
+        }
+        catch (PlanException e)
+        {
+            return new ConcurrencyResult(null, false, new WorkflowError(pos.Line, pos.Column, e.Message));
+        }
     }
 
     /// <summary>Evaluates the job's <c>if</c> (default <c>success()</c>) once its needs have finished:
