@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace BuildServer.Modules.Scheduling;
 
-/// <summary>The lanes, quotas and fair share (<see cref="ReadyAttempts"/>), and the wake-up signal for idle agents.</summary>
+/// <summary>The lanes, quotas and fair share (<see cref="ReadyAttempts"/>), the wake-up signal for idle agents, and the scheduler metrics.</summary>
 internal sealed class SchedulingModule : IModule
 {
     public string Name => "Scheduling";
@@ -14,5 +14,7 @@ internal sealed class SchedulingModule : IModule
         services.Configure<SchedulerOptions>(configuration.GetSection("Scheduling"));
         services.AddSingleton<IDispatchSignal, DispatchSignal>();
         services.AddSingleton<ReadyAttempts>();
+        services.AddMetrics();
+        services.AddSingleton<SchedulerMetrics>();
     }
 }
