@@ -18,6 +18,7 @@ internal sealed class AttemptLifecycle(
     IProjectDirectory projects,
     IDispatchSignal dispatch,
     ReadyAttempts ready,
+    SchedulerMetrics metrics,
     IAttemptCancellation cancellation,
     TimeProvider time,
     IOptions<RunsOptions> options,
@@ -41,6 +42,7 @@ internal sealed class AttemptLifecycle(
             if (claimed)
             {
                 ready.Claimed(item);
+                metrics.PickedUp(item);
                 return await LoadClaimAsync(item.AttemptId, ct);
             }
             ready.Release(item); // cancelled meanwhile, or claimed by another server: try the next one
@@ -200,6 +202,7 @@ internal sealed class AttemptLifecycle(
         attempt.FinishedAt = now;
         attempt.LeaseExpiresAt = null;
         AttemptFactory.Event(db, attempt, now, outcome.Status.ToWire(), from, outcome.Status, outcome.Reason, actor);
+        metrics.AttemptFinished(outcome.Status.ToWire());
         var job = attempt.Job!;
         if (outcome.Status == Status.Lost && attempt.Number < options.Value.MaxAttemptsOnLoss && attempt.Run!.CancelRequestedAt is null)
         {

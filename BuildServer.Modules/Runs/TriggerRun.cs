@@ -6,6 +6,7 @@ using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Pipelines.Planning;
 using BuildServer.Modules.Pipelines.Workflow;
 using BuildServer.Modules.Projects;
+using BuildServer.Modules.Runs.Waiting;
 using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -101,7 +102,7 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
         SchedulerFeed.Publish(ready, run);
-        return (RunViews.ToView(run), progress.Queued);
+        return (QuotaWaits.Show(RunViews.ToView(run), ready, request.Project.Organization), progress.Queued);
     }
 
     /// <summary>The <c>github</c> context of the run (GitHub's key names), as far as a run knows it at creation.</summary>
