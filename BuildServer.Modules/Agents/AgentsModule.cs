@@ -1,4 +1,5 @@
 using BuildServer.Modules.Hosting;
+using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +13,8 @@ internal sealed class AgentsModule : IModule
     public void ConfigureServices(IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<BuiltInAgentOptions>(configuration.GetSection("Agent"));
+        services.Configure<AgentsOptions>(configuration.GetSection("Agents"));
+        services.AddScoped<IRunnerDirectory, RunnerDirectory>();
         services.AddSingleton<AttemptExecution>();
         services.AddHostedService<BuiltInAgent>();
     }

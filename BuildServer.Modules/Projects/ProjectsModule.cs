@@ -15,6 +15,7 @@ internal sealed class ProjectsModule : IModule
         services.AddMemoryCache();
         services.AddScoped<IProjectDirectory, ProjectDirectory>();
         services.AddScoped<IOrganizationShares, OrganizationShares>();
+        services.AddScoped<IOrganizationDirectory, OrganizationDirectory>();
     }
 
     public void ConfigureModel(ModelBuilder model) => Project.Configure(model);

@@ -20,6 +20,7 @@ internal sealed class AttemptLifecycle(
     IProjectDirectory projects,
     IDispatchSignal dispatch,
     ReadyAttempts ready,
+    SchedulerMetrics metrics,
     IAttemptCancellation cancellation,
     IBackgroundJobClient background,
     TimeProvider time,
@@ -44,6 +45,7 @@ internal sealed class AttemptLifecycle(
             if (claimed)
             {
                 ready.Claimed(item);
+                metrics.PickedUp(item);
                 return await LoadClaimAsync(item.AttemptId, ct);
             }
             ready.Release(item); // cancelled meanwhile, or claimed by another server: try the next one
@@ -211,6 +213,7 @@ internal sealed class AttemptLifecycle(
         attempt.FinishedAt = now;
         attempt.LeaseExpiresAt = null;
         AttemptFactory.Event(db, attempt, now, outcome.Status.ToWire(), from, outcome.Status, outcome.Reason, actor);
+        metrics.AttemptFinished(outcome.Status.ToWire());
         var job = attempt.Job!;
         var retry = outcome.Status is Status.Lost or Status.Failed or Status.TimedOut
             ? Retries.Decide(RetryPolicyOf(job), options.Value.MaxAttemptsOnLoss, attempt.Number, outcome.Status,

@@ -1,4 +1,8 @@
+using System.Globalization;
 using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Projects;
+using BuildServer.Modules.Runs.Waiting;
+using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
 
 namespace BuildServer.Modules.Runs;
@@ -25,15 +29,24 @@ public sealed record RunView(
     DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, DateTimeOffset? CancelRequestedAt,
     IReadOnlyList<JobView> Jobs);
 
-/// <summary>Read-side queries of the Runs module (no tracking).</summary>
-internal sealed class RunViews(BuildDb db)
+/// <summary>Read-side queries of the Runs module (no tracking). A job whose queued attempt waits for its
+/// organisation's quota is shown pending, with that reason (<see cref="QuotaWaits"/>).</summary>
+internal sealed class RunViews(BuildDb db, ReadyAttempts ready, IOrganizationDirectory orgs)
 {
     public async Task<RunView?> RunAsync(long id, CancellationToken ct)
     {
         var run = await db.Set<Run>().AsNoTracking().AsSplitQuery()
             .Include(r => r.Jobs).ThenInclude(j => j.Attempts).ThenInclude(a => a.Steps)
             .FirstOrDefaultAsync(r => r.Id == id, ct);
-        return run is null ? null : ToView(run);
+        if (run is null) return null;
+        var view = ToView(run);
+        return QuotaWaits.AnyHeld(view.Jobs, ready) ? QuotaWaits.Show(view, ready, await OrgNameAsync(run.OrgId, ct)) : view;
+    }
+
+    private async Task<string> OrgNameAsync(long orgId, CancellationToken ct)
+    {
+        var id = orgId.ToString(CultureInfo.InvariantCulture);
+        return (await orgs.FindAsync(id, ct))?.Name ?? id;
     }
 
     /// <summary>The view of a run whose jobs, attempts and steps are loaded (or were just created).</summary>
@@ -53,7 +66,10 @@ internal sealed class RunViews(BuildDb db)
         var attemptIds = job.Attempts.Select(a => a.Id).ToList();
         var events = await db.Set<AttemptEvent>().AsNoTracking().Where(e => attemptIds.Contains(e.AttemptId))
             .OrderBy(e => e.Id).ToListAsync(ct);
-        return ToView(job, events.ToLookup(e => e.AttemptId));
+        var view = ToView(job, events.ToLookup(e => e.AttemptId));
+        if (!QuotaWaits.AnyHeld([view], ready)) return view;
+        var orgId = await db.Set<Run>().Where(r => r.Id == job.RunId).Select(r => r.OrgId).FirstAsync(ct);
+        return QuotaWaits.Show(view, ready, await OrgNameAsync(orgId, ct));
     }
 
     public async Task<AttemptView?> AttemptAsync(long id, CancellationToken ct)

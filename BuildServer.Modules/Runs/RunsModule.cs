@@ -1,5 +1,6 @@
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Runs.Logs;
+using BuildServer.Modules.Runs.Waiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
@@ -21,6 +22,7 @@ internal sealed class RunsModule : IModule
         services.AddScoped<RetryAdmission>();
         services.AddScoped<Reconciler>();
         services.AddScoped<RunViews>();
+        services.AddScoped<WaitReasons>();
         services.AddSingleton<IAttemptCancellation, AttemptCancellation>();
         services.AddSingleton<ILogStore, FileLogStore>();
         services.Configure<SchedulerSyncOptions>(configuration.GetSection("Scheduling"));
@@ -30,5 +32,9 @@ internal sealed class RunsModule : IModule
 
     public void ConfigureModel(ModelBuilder model) => RunsModel.Configure(model);
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints) => RunsEndpoints.Map(endpoints);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        RunsEndpoints.Map(endpoints);
+        WaitingEndpoints.Map(endpoints);
+    }
 }

@@ -6,6 +6,7 @@ using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Pipelines.Planning;
 using BuildServer.Modules.Pipelines.Workflow;
 using BuildServer.Modules.Projects;
+using BuildServer.Modules.Runs.Waiting;
 using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -121,7 +122,7 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
         var why = concurrency.CancelInProgress
             ? $"cancelled in progress by run #{run.Number} (concurrency group '{run.ConcurrencyGroup}')"
             : $"superseded by run #{run.Number} (concurrency group '{run.ConcurrencyGroup}')";
-        return new Created(RunViews.ToView(run), progress.Queued, supersedes, why, null);
+        return new Created(QuotaWaits.Show(RunViews.ToView(run), ready, request.Project.Organization), progress.Queued, supersedes, why, null);
     }
 
     /// <summary>Puts the new run in its concurrency group: held (<c>pending</c>) while another run of the group is in

@@ -14,6 +14,13 @@ public sealed record OrgShare(int MaxRunning, double Weight)
     public static readonly OrgShare Default = new(0, 1);
 }
 
+/// <summary>An organisation's running attempts against its quota (<paramref name="MaxRunning"/> 0 = no limit).</summary>
+public sealed record OrgLoad(long OrgId, int Running, int MaxRunning);
+
+/// <summary>How much waits, per lane and per organisation, and how much runs per organisation, at one moment.</summary>
+public sealed record QueueCounts(
+    IReadOnlyDictionary<Lane, int> WaitingPerLane, IReadOnlyDictionary<long, int> WaitingPerOrg, IReadOnlyDictionary<long, int> RunningPerOrg);
+
 /// <summary>Where a waiting attempt stands, for "why is this job waiting".</summary>
 public sealed record QueueStanding(
     Lane Lane, int Position, int InLane, long OrgId, int OrgRunning, int OrgMaxRunning, IReadOnlyList<string> Labels);
@@ -211,12 +218,55 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
         }
     }
 
-    /// <summary>Waiting attempts per lane, and running attempts per organisation (metrics, the queue page).</summary>
-    public (IReadOnlyDictionary<Lane, int> WaitingPerLane, IReadOnlyDictionary<long, int> RunningPerOrg) Counts()
+    /// <summary>Where each of <paramref name="attemptIds"/> that waits here stands now (the others are left out), in
+    /// one pass over the lanes concerned: O(attempts waiting in those lanes + asked × label sets), where asking
+    /// <see cref="Standing"/> for each would cost O(asked × attempts waiting).</summary>
+    public IReadOnlyDictionary<long, QueueStanding> Standings(IEnumerable<long> attemptIds)
+    {
+        var now = time.GetUtcNow();
+        lock (_lock)
+        {
+            Promote(now);
+            var standings = new Dictionary<long, QueueStanding>();
+            var asked = attemptIds.Distinct().Select(id => _entries.GetValueOrDefault(id)).OfType<Entry>();
+            foreach (var group in asked.GroupBy(e => e.Lane))
+            {
+                var lane = _lanes[(int)group.Key];
+                var targets = group.Order(EntryOrder.Instance).ToArray();
+                var before = new int[targets.Length];
+                foreach (var orgLane in lane.Orgs.Values) orgLane.CountBefore(targets, before);
+                for (var i = 0; i < targets.Length; i++)
+                {
+                    var item = targets[i].Item;
+                    var org = _orgs[item.OrgId];
+                    standings[item.AttemptId] = new QueueStanding(group.Key, 1 + before[i], lane.Count, item.OrgId, org.Running.Count, org.Share.MaxRunning, item.Labels);
+                }
+            }
+            return standings;
+        }
+    }
+
+    /// <summary>The organisation's running count and quota when <paramref name="attemptId"/> waits here and its
+    /// organisation is at quota; null otherwise. Cheap (no lane position): for showing such attempts as pending.</summary>
+    public OrgLoad? HeldByQuota(long attemptId)
     {
         lock (_lock)
         {
-            return (Lanes.All.ToDictionary(l => l, l => _lanes[(int)l].Count),
+            if (!_entries.TryGetValue(attemptId, out var entry)) return null;
+            var org = _orgs[entry.Item.OrgId];
+            return org.AtQuota ? new OrgLoad(entry.Item.OrgId, org.Running.Count, org.Share.MaxRunning) : null;
+        }
+    }
+
+    /// <summary>Waiting attempts per lane and per organisation, and running attempts per organisation (metrics,
+    /// the queue page). Organisations with nothing waiting (or running) are left out.</summary>
+    public QueueCounts Counts()
+    {
+        lock (_lock)
+        {
+            return new QueueCounts(
+                Lanes.All.ToDictionary(l => l, l => _lanes[(int)l].Count),
+                _entries.Values.CountBy(e => e.Item.OrgId).ToDictionary(),
                 _orgs.Where(o => o.Value.Running.Count > 0).ToDictionary(o => o.Key, o => o.Value.Running.Count));
         }
     }
@@ -386,6 +436,24 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
         }
 
         public int CountBefore(Entry entry) => _byLabels.Values.Sum(set => set.Count(e => Before(e, entry)));
+
+        /// <summary>Adds to <paramref name="before"/>[i] how many of this organisation's attempts come before
+        /// <paramref name="targets"/>[i] (sorted FIFO), walking each label set once and only up to the last target.</summary>
+        public void CountBefore(Entry[] targets, int[] before)
+        {
+            foreach (var set in _byLabels.Values)
+            {
+                var t = 0;
+                var count = 0;
+                foreach (var e in set)
+                {
+                    while (t < targets.Length && !Before(e, targets[t])) before[t++] += count;
+                    if (t == targets.Length) break;
+                    count++;
+                }
+                while (t < targets.Length) before[t++] += count;
+            }
+        }
     }
 
     private sealed class OrgState

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace BuildServer.Modules.Scheduling;
 
-/// <summary>The lanes, quotas and fair share (<see cref="ReadyAttempts"/>), the wake-up signal for idle agents, and Hangfire (background and timed work, its dashboard).</summary>
+/// <summary>The lanes, quotas and fair share (<see cref="ReadyAttempts"/>), the wake-up signal for idle agents, the scheduler metrics, and Hangfire (background and timed work, its dashboard).</summary>
 internal sealed class SchedulingModule : IModule
 {
     public string Name => "Scheduling";
@@ -16,6 +16,8 @@ internal sealed class SchedulingModule : IModule
         services.AddSingleton<IDispatchSignal, DispatchSignal>();
         services.AddSingleton<ReadyAttempts>();
         BackgroundWork.Add(services, configuration);
+        services.AddMetrics();
+        services.AddSingleton<SchedulerMetrics>();
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints) => BackgroundWork.MapDashboard(endpoints);

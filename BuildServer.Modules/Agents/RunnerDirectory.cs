@@ -1,0 +1,30 @@
+using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Scheduling;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace BuildServer.Modules.Agents;
+
+/// <summary>The <c>Agents</c> section of appsettings.json: the server's view of all runners.</summary>
+public sealed class AgentsOptions
+{
+    /// <summary>A runner not seen (heartbeat, lease renewal, registration) for this long counts as offline.</summary>
+    public TimeSpan OfflineAfter { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>The runners table read for the scheduler: online means <see cref="Runner.LastSeenAt"/> is within
+/// <see cref="AgentsOptions.OfflineAfter"/> of now.</summary>
+internal sealed class RunnerDirectory(BuildDb db, TimeProvider time, IOptions<AgentsOptions> options) : IRunnerDirectory
+{
+    public async Task<IReadOnlyList<RunnerInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        var runners = await db.Set<Runner>().AsNoTracking().OrderBy(r => r.Id)
+            .Select(r => new { r.Id, r.Name, r.Labels, r.Slots, r.LastSeenAt })
+            .ToListAsync(cancellationToken);
+        var seenSince = time.GetUtcNow() - options.Value.OfflineAfter;
+        return runners.Select(r => new RunnerInfo(r.Id, r.Name, r.Labels, r.Slots, r.LastSeenAt >= seenSince, r.LastSeenAt)).ToList();
+    }
+
+    public async Task<LabelMatch> MatchAsync(IReadOnlyCollection<string> labels, CancellationToken cancellationToken) =>
+        (await ListAsync(cancellationToken)).Match(labels);
+}
