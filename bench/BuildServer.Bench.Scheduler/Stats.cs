@@ -13,6 +13,8 @@ internal sealed class Timings
 
     public void Add(long startTimestamp) => _us.Add(Stopwatch.GetElapsedTime(startTimestamp).TotalMicroseconds);
 
+    public void AddMicroseconds(double us) => _us.Add(us);
+
     public double Percentile(double p)
     {
         if (_us.Count == 0) return double.NaN;
