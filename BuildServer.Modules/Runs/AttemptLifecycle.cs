@@ -293,6 +293,41 @@ internal sealed class AttemptLifecycle(
         return applied;
     }
 
+    /// <summary>Fails a queued attempt that no agent took (never claimed: the conditional update makes sure), with its
+    /// job; not retried (no agent could run a retry either).</summary>
+    internal async Task<bool> FailQueuedAsync(long attemptId, string reason, string actor, CancellationToken ct)
+    {
+        var runId = await db.Set<JobAttempt>().Where(a => a.Id == attemptId && a.Status == Status.Queued).Select(a => (long?)a.RunId).FirstOrDefaultAsync(ct);
+        if (runId is null) return false;
+        Progress? progress = null;
+        var applied = await InRunTransactionAsync(runId.Value, async run =>
+        {
+            var attempt = run.Jobs.SelectMany(j => j.Attempts).FirstOrDefault(a => a.Id == attemptId);
+            if (attempt is not { Status: Status.Queued }) return false;
+            var now = time.GetUtcNow();
+            var updated = await db.Set<JobAttempt>().Where(a => a.Id == attemptId && a.Status == Status.Queued)
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, Status.Failed).SetProperty(a => a.FinishedAt, now).SetProperty(a => a.FailureReason, reason), ct);
+            if (updated == 0) return false; // claimed meanwhile
+            var entry = db.Entry(attempt);
+            attempt.Status = Status.Failed;
+            attempt.FinishedAt = now;
+            attempt.FailureReason = reason;
+            entry.OriginalValues.SetValues(entry.CurrentValues);
+            AttemptFactory.Event(db, attempt, now, "failed", Status.Queued, Status.Failed, reason, actor);
+            await db.Set<Step>().Where(x => x.AttemptId == attemptId && x.Status == Status.Pending)
+                .ExecuteUpdateAsync(x => x.SetProperty(y => y.Status, Status.Skipped).SetProperty(y => y.FinishedAt, now), ct);
+            RunProgress.Finish(attempt.Job!, Status.Failed, now, reason);
+            progress = await RunProgress.AdvanceAsync(db, run, now, actor, ct);
+            return true;
+        }, ct);
+        if (applied && progress is { } p)
+        {
+            if (p.Queued > 0) dispatch.Notify();
+            foreach (var id in p.StopRunning) cancellation.Cancel(id);
+        }
+        return applied;
+    }
+
     /// <summary>Moves a run on as completing its last attempt would have (admits jobs whose needs finished, finishes
     /// the run when all its jobs have); true when that changed anything.</summary>
     internal async Task<bool> MoveOnAsync(long runId, string actor, CancellationToken ct)

@@ -1,4 +1,5 @@
 using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Scheduling;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,8 @@ internal sealed class Reconciler(
     BuildDb db,
     AttemptLifecycle lifecycle,
     IAttemptCancellation cancellation,
+    ReadyAttempts ready,
+    IRunnerDirectory runners,
     TimeProvider time,
     IOptions<RunsOptions> options,
     ILogger<Reconciler> logger)
@@ -48,11 +51,12 @@ internal sealed class Reconciler(
         var admitted = await AdmitRetriesAsync(ct);
         var repaired = await RepairRunsAsync(ct);
         var released = await ReleaseGroupsAsync(ct);
-        var report = new ReconcileReport(lost, timedOut, admitted, repaired, 0, released);
+        var noAgent = await FailUnrunnableAsync(ct);
+        var report = new ReconcileReport(lost, timedOut, admitted, repaired, noAgent, released);
         if (report.Total > 0)
         {
-            logger.LogWarning("Reconciler: {Lost} lease(s) expired, {TimedOut} timed out, {Admitted} retry(ies) admitted, {Repaired} run(s) moved on, {Released} concurrency group(s) released",
-                lost, timedOut, admitted, repaired, released);
+            logger.LogWarning("Reconciler: {Lost} lease(s) expired, {TimedOut} timed out, {Admitted} retry(ies) admitted, {Repaired} run(s) moved on, {Released} concurrency group(s) released, {NoAgent} job(s) no agent could run",
+                lost, timedOut, admitted, repaired, released, noAgent);
         }
         return report;
     }
@@ -143,6 +147,30 @@ internal sealed class Reconciler(
         foreach (var g in groups)
         {
             if (await lifecycle.ReleaseGroupAsync(g.ProjectId, g.Group, Actor, ct)) count++;
+        }
+        return count;
+    }
+
+    /// <summary>Queued jobs whose runs-on labels no registered agent (online or not) has all of, waiting longer than
+    /// <see cref="RunsOptions.LabelTimeout"/>: they would wait forever, so they fail with the labels named.</summary>
+    private async Task<int> FailUnrunnableAsync(CancellationToken ct)
+    {
+        var groups = ready.WaitingByLabels();
+        if (groups.Count == 0) return 0;
+        var registered = await runners.ListAsync(ct);
+        var deadline = time.GetUtcNow() - options.Value.LabelTimeout;
+        var count = 0;
+        foreach (var group in groups)
+        {
+            var labels = group[0].Labels;
+            if (registered.Match(labels) is { Online: 0, Offline: 0 })
+            {
+                var reason = $"no agent has labels [{string.Join(", ", labels)}] (waited {options.Value.LabelTimeout.TotalMinutes:0.##} minutes)";
+                foreach (var item in group.TakeWhile(i => i.QueuedAt < deadline))
+                {
+                    if (await lifecycle.FailQueuedAsync(item.AttemptId, reason, Actor, ct)) count++;
+                }
+            }
         }
         return count;
     }

@@ -258,6 +258,18 @@ public sealed class ReadyAttempts(IOptions<SchedulerOptions> options, TimeProvid
         }
     }
 
+    /// <summary>The waiting attempts grouped by their runs-on label set, oldest first in each group (the reconciler
+    /// checks each label set against the registered agents once, not each attempt).</summary>
+    public IReadOnlyList<IReadOnlyList<ReadyItem>> WaitingByLabels()
+    {
+        lock (_lock)
+        {
+            return _entries.Values.GroupBy(e => e.LabelKey, StringComparer.Ordinal)
+                .Select(g => (IReadOnlyList<ReadyItem>)g.Order(EntryOrder.Instance).Select(e => e.Item).ToList())
+                .ToList();
+        }
+    }
+
     /// <summary>Waiting attempts per lane and per organisation, and running attempts per organisation (metrics,
     /// the queue page). Organisations with nothing waiting (or running) are left out.</summary>
     public QueueCounts Counts()

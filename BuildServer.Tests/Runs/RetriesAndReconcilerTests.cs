@@ -336,4 +336,25 @@ public sealed class RetriesAndReconcilerTests(Db db)
         Assert.That((await ReconcileAsync()).GroupsReleased, Is.EqualTo(1));
         Assert.That((await _harness.ClaimAsync(runner))!.RunId, Is.EqualTo(held.Id));
     }
+
+    [Test]
+    public async Task AJobNoRegisteredAgentCouldRun_FailsAfterTheLabelTimeout_NamingTheLabels()
+    {
+        var project = await _harness.CreateProjectAsync("p");
+        await _harness.CreateRunnerAsync("linux", "self-hosted", "linux");
+        await _harness.CreateRunnerAsync("offline-gpu", "self-hosted", "gpu"); // registered, never seen: could come back
+        var gpu = await _harness.TriggerAsync(project, Workflow().Replace("build:\n    runs-on: self-hosted", "build:\n    runs-on: [self-hosted, gpu]"));
+        var arm = await _harness.TriggerAsync(project, Workflow().Replace("build:\n    runs-on: self-hosted", "build:\n    runs-on: [arm64, macos]"));
+
+        _clock.Advance(TimeSpan.FromMinutes(9));
+        Assert.That((await ReconcileAsync()).NoAgent, Is.Zero, "within the label timeout");
+        _clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
+        Assert.That((await ReconcileAsync()).NoAgent, Is.EqualTo(1));
+
+        var job = await JobAsync(arm.Id, "build");
+        Assert.That((job.Status, job.StatusReason), Is.EqualTo((Status.Failed, "no agent has labels [arm64, macos] (waited 10 minutes)")));
+        Assert.That((await JobAsync(arm.Id, "after")).Status, Is.EqualTo(Status.Skipped));
+        Assert.That((await Query(d => d.Set<Run>().AsNoTracking().FirstAsync(r => r.Id == arm.Id))).Status, Is.EqualTo(Status.Failed));
+        Assert.That((await JobAsync(gpu.Id, "build")).Status, Is.EqualTo(Status.Queued), "an offline agent has the labels: it may come back");
+    }
 }
