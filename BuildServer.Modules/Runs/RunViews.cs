@@ -14,7 +14,8 @@ public sealed record AttemptEventView(DateTimeOffset At, string Kind, Status? Fr
 public sealed record AttemptView(
     long Id, int Number, Status Status, long? RunnerId, DateTimeOffset QueuedAt, DateTimeOffset? AssignedAt,
     DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, int? ExitCode, string? FailureReason,
-    IReadOnlyList<StepView> Steps, IReadOnlyList<AttemptEventView>? Events = null);
+    IReadOnlyList<StepView> Steps, IReadOnlyList<AttemptEventView>? Events = null,
+    DateTimeOffset? NotBefore = null, DateTimeOffset? TimeoutAt = null);
 
 public sealed record JobView(
     long Id, long RunId, string Key, string Name, Status Status, string? StatusReason, IReadOnlyList<string> Needs,
@@ -108,5 +109,6 @@ internal sealed class RunViews(BuildDb db, ReadyAttempts ready, IOrganizationDir
         j.Attempts.OrderBy(a => a.Number).Select(a => new AttemptView(
             a.Id, a.Number, a.Status, a.RunnerId, a.QueuedAt, a.AssignedAt, a.StartedAt, a.FinishedAt, a.ExitCode, a.FailureReason,
             a.Steps.OrderBy(s => s.Index).Select(s => new StepView(s.Id, s.Index, s.Name, s.Status, s.StartedAt, s.FinishedAt, s.ExitCode)).ToList(),
-            events?[a.Id].Select(e => new AttemptEventView(e.At, e.Kind, e.From, e.To, e.Reason, e.Actor)).ToList())).ToList());
+            events?[a.Id].Select(e => new AttemptEventView(e.At, e.Kind, e.From, e.To, e.Reason, e.Actor)).ToList(),
+            a.NotBefore, a.TimeoutAt)).ToList());
 }
