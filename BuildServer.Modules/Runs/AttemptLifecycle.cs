@@ -18,6 +18,7 @@ internal sealed class AttemptLifecycle(
     IProjectDirectory projects,
     IDispatchSignal dispatch,
     ReadyAttempts ready,
+    OrgQuotaCheck quota,
     IAttemptCancellation cancellation,
     TimeProvider time,
     IOptions<RunsOptions> options,
@@ -56,6 +57,10 @@ internal sealed class AttemptLifecycle(
         var actor = "runner:" + runner.Id;
         await using var gate = await writes.EnterAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (!await quota.AdmitAsync(candidate, ct))
+        {
+            return false; // at quota across all nodes (PostgreSQL): the candidate waits in the view again
+        }
         var claimed = await db.Set<JobAttempt>()
             .Where(a => a.Id == candidate.AttemptId && a.Status == Status.Queued)
             .ExecuteUpdateAsync(s => s

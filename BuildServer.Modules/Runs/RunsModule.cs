@@ -15,6 +15,7 @@ internal sealed class RunsModule : IModule
     {
         services.Configure<RunsOptions>(configuration.GetSection("Runs"));
         services.AddScoped<AttemptLifecycle>();
+        services.AddScoped<OrgQuotaCheck>();
         services.AddScoped<IAttemptLifecycle>(sp => sp.GetRequiredService<AttemptLifecycle>());
         services.AddScoped<IRunTrigger, TriggerRun>();
         services.AddScoped<CancelRun>();
