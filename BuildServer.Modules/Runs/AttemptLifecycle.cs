@@ -240,6 +240,7 @@ internal sealed class AttemptLifecycle(
             return false;
         }
         await db.SaveChangesAsync(ct);
+        await RunChangeNotice.SendAsync(db, runId, ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
         SchedulerFeed.Publish(ready, run);

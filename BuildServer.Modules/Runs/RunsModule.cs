@@ -24,6 +24,7 @@ internal sealed class RunsModule : IModule
         services.AddSingleton<ILogStore, FileLogStore>();
         services.Configure<SchedulerSyncOptions>(configuration.GetSection("Scheduling"));
         services.AddHostedService<SchedulerFeedService>();
+        services.AddHostedService<RunChangeListener>();
     }
 
     public void ConfigureModel(ModelBuilder model) => RunsModel.Configure(model);
