@@ -51,6 +51,10 @@ internal sealed class ProjectDirectory(BuildDb db, IMemoryCache cache) : IProjec
 public interface IOrganizationShares
 {
     Task<IReadOnlyDictionary<long, OrgShare>> AllAsync(CancellationToken cancellationToken);
+
+    /// <summary>One organisation's share as stored now (<see cref="OrgShare.Default"/> when unknown); read in the
+    /// caller's transaction when it has one.</summary>
+    Task<OrgShare> OfAsync(long orgId, CancellationToken cancellationToken);
 }
 
 internal sealed class OrganizationShares(BuildDb db) : IOrganizationShares
@@ -58,4 +62,8 @@ internal sealed class OrganizationShares(BuildDb db) : IOrganizationShares
     public async Task<IReadOnlyDictionary<long, OrgShare>> AllAsync(CancellationToken cancellationToken) =>
         await db.Set<Organization>().AsNoTracking()
             .ToDictionaryAsync(o => o.Id, o => new OrgShare(o.MaxRunning, o.Weight), cancellationToken);
+
+    public async Task<OrgShare> OfAsync(long orgId, CancellationToken cancellationToken) =>
+        await db.Set<Organization>().AsNoTracking().Where(o => o.Id == orgId)
+            .Select(o => new OrgShare(o.MaxRunning, o.Weight)).FirstOrDefaultAsync(cancellationToken) ?? OrgShare.Default;
 }

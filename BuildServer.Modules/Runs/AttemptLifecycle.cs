@@ -21,6 +21,7 @@ internal sealed class AttemptLifecycle(
     IDispatchSignal dispatch,
     ReadyAttempts ready,
     SchedulerMetrics metrics,
+    OrgQuotaCheck quota,
     IAttemptCancellation cancellation,
     IBackgroundJobClient background,
     TimeProvider time,
@@ -62,6 +63,10 @@ internal sealed class AttemptLifecycle(
         DateTimeOffset? timeoutAt = candidate.Timeout is { } timeout ? now + timeout : null;
         await using var gate = await writes.EnterAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (!await quota.AdmitAsync(candidate, ct))
+        {
+            return false; // at quota across all nodes (PostgreSQL): the candidate waits in the view again
+        }
         var claimed = await db.Set<JobAttempt>()
             .Where(a => a.Id == candidate.AttemptId && a.Status == Status.Queued)
             .ExecuteUpdateAsync(s => s
@@ -393,6 +398,7 @@ internal sealed class AttemptLifecycle(
             return (false, null);
         }
         await db.SaveChangesAsync(ct);
+        await RunChangeNotice.SendAsync(db, runId, ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
         SchedulerFeed.Publish(ready, run);

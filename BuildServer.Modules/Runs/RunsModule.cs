@@ -16,6 +16,7 @@ internal sealed class RunsModule : IModule
     {
         services.Configure<RunsOptions>(configuration.GetSection("Runs"));
         services.AddScoped<AttemptLifecycle>();
+        services.AddScoped<OrgQuotaCheck>();
         services.AddScoped<IAttemptLifecycle>(sp => sp.GetRequiredService<AttemptLifecycle>());
         services.AddScoped<IRunTrigger, TriggerRun>();
         services.AddScoped<CancelRun>();
@@ -28,6 +29,7 @@ internal sealed class RunsModule : IModule
         services.Configure<SchedulerSyncOptions>(configuration.GetSection("Scheduling"));
         services.AddHostedService<SchedulerFeedService>();
         services.AddHostedService<BackgroundSchedule>();
+        services.AddHostedService<RunChangeListener>();
     }
 
     public void ConfigureModel(ModelBuilder model) => RunsModel.Configure(model);

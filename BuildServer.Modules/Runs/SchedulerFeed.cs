@@ -44,6 +44,38 @@ internal static class SchedulerFeed
     public static ReadyItem Item(JobAttempt attempt, Job job, long orgId) =>
         new(attempt.Id, orgId, job.Lane, job.RunsOn, attempt.QueuedAt, job.Id, job.RunId, TimeSpan.FromMinutes(job.TimeoutMinutes));
 
+    /// <summary>Reflects a run another node changed (or this one: the same changes again are no-ops), read from the
+    /// tables: queued attempts are added, running ones count for their organisation, and attempts finished since
+    /// <paramref name="finishedSince"/> are dropped and no longer count (older ones were settled by a rebuild since).
+    /// Returns the number of queued ones.</summary>
+    public static async Task<int> ReflectAsync(BuildDb db, ReadyAttempts ready, long runId, DateTimeOffset finishedSince, CancellationToken ct)
+    {
+        var attempts = await db.Set<JobAttempt>().AsNoTracking()
+            .Where(a => a.RunId == runId && (a.Status == Status.Queued || a.Status == Status.Running || a.FinishedAt >= finishedSince))
+            .Select(a => new { a.Status, Item = new ReadyItem(a.Id, a.Run!.OrgId, a.Job!.Lane, a.Job.RunsOn, a.QueuedAt, a.JobId, a.RunId) })
+            .ToListAsync(ct);
+        var queued = 0;
+        foreach (var (status, item) in attempts.Select(a => (a.Status, a.Item)))
+        {
+            if (status == Status.Queued)
+            {
+                ready.Add(item);
+                queued++;
+            }
+            else if (status == Status.Running)
+            {
+                ready.Remove(item.AttemptId);
+                ready.Running(item.OrgId, item.AttemptId);
+            }
+            else if (status.IsFinished())
+            {
+                ready.Remove(item.AttemptId);
+                ready.Finished(item.OrgId, item.AttemptId);
+            }
+        }
+        return queued;
+    }
+
     /// <summary>Rebuilds the whole view from the tables.</summary>
     public static async Task ResyncAsync(BuildDb db, IOrganizationShares shares, ReadyAttempts ready, CancellationToken ct)
     {

@@ -116,6 +116,7 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
         }
         var progress = await RunProgress.AdvanceAsync(db, run, now, request.TriggeredBy, ct);
         await db.SaveChangesAsync(ct);
+        await RunChangeNotice.SendAsync(db, run.Id, ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
         SchedulerFeed.Publish(ready, run);

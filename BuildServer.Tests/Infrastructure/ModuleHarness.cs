@@ -17,24 +17,45 @@ namespace BuildServer.Tests.Infrastructure;
 public sealed class ModuleHarness : IAsyncDisposable
 {
     private readonly string _dataDir;
+    private readonly bool _ownsData;
 
-    private ModuleHarness(ServiceProvider services, string dataDir)
+    private ModuleHarness(ServiceProvider services, Db db, string dataDir, string? connectionString, bool ownsData)
     {
         Services = services;
+        Db = db;
         _dataDir = dataDir;
+        ConnectionString = connectionString;
+        _ownsData = ownsData;
     }
 
     public ServiceProvider Services { get; }
+    public Db Db { get; }
+
+    /// <summary>The PostgreSQL database's connection string; null for SQLite (the file is in the data folder).</summary>
+    public string? ConnectionString { get; }
 
     /// <param name="services">Replaces services after the modules registered theirs, e.g. a fake <see cref="TimeProvider"/>.</param>
     public static async Task<ModuleHarness> StartAsync(Db db, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "bs-modules-" + Guid.NewGuid().ToString("N"));
+        var connectionString = db == Db.Postgres ? await TestEnvironment.Postgres.CreateDatabaseAsync("bsmod") : null;
+        return await StartAsync(db, dataDir, connectionString, settings, services, ownsData: true);
+    }
+
+    /// <summary>A second server node: its own services (its own in-memory scheduler view, write gate, caches)
+    /// over this harness's database and data folder, as another server process on the same database would be.
+    /// The first harness owns the data: dispose the nodes before it.</summary>
+    public Task<ModuleHarness> StartNodeAsync(IDictionary<string, string?>? settings = null) =>
+        StartAsync(Db, _dataDir, ConnectionString, settings, services: null, ownsData: false);
+
+    private static async Task<ModuleHarness> StartAsync(Db db, string dataDir, string? connectionString, IDictionary<string, string?>? settings,
+        Action<IServiceCollection>? services, bool ownsData)
+    {
         var values = new Dictionary<string, string?> { ["DataDir"] = dataDir };
         if (db == Db.Postgres)
         {
             values["Database:Provider"] = "Postgres";
-            values["Database:ConnectionString"] = await TestEnvironment.Postgres.CreateDatabaseAsync("bsmod");
+            values["Database:ConnectionString"] = connectionString;
         }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -45,7 +66,7 @@ public sealed class ModuleHarness : IAsyncDisposable
         services?.Invoke(collection);
         var provider = collection.BuildServiceProvider();
         await provider.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
-        return new ModuleHarness(provider, dataDir);
+        return new ModuleHarness(provider, db, dataDir, connectionString, ownsData);
     }
 
     /// <summary>Runs <paramref name="action"/> with a fresh scope, as one request or one agent call would.</summary>
@@ -93,13 +114,22 @@ public sealed class ModuleHarness : IAsyncDisposable
     public Task<bool> CompleteAsync(long attemptId, AttemptOutcome outcome) =>
         InScopeAsync(sp => sp.GetRequiredService<IAttemptLifecycle>().CompleteAttemptAsync(attemptId, outcome, null, CancellationToken.None));
 
+    /// <summary>Rebuilds this node's scheduler view from the tables, as its periodic resync would.</summary>
+    public Task ResyncAsync() =>
+        InScopeAsync(async sp =>
+        {
+            await SchedulerFeed.ResyncAsync(sp.GetRequiredService<BuildDb>(), sp.GetRequiredService<IOrganizationShares>(),
+                sp.GetRequiredService<BuildServer.Modules.Scheduling.ReadyAttempts>(), CancellationToken.None);
+            return true;
+        });
+
     public Task<bool> IsCancelRequestedAsync(long attemptId) =>
         InScopeAsync(sp => sp.GetRequiredService<IAttemptLifecycle>().IsCancelRequestedAsync(attemptId, CancellationToken.None));
 
     public async ValueTask DisposeAsync()
     {
         await Services.DisposeAsync();
-        if (Directory.Exists(_dataDir))
+        if (_ownsData && Directory.Exists(_dataDir))
         {
             Directory.Delete(_dataDir, recursive: true);
         }
