@@ -197,4 +197,19 @@ public sealed class RetriesTimeoutsCancelTests(Db db)
         Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(await page.Content.ReadAsStringAsync(), Does.Contain("reconciler"), "the reconciler is a recurring job");
     }
+
+    [TestCase("0")]
+    [TestCase("1000")]
+    [TestCase("-1")]
+    [TestCase("two")]
+    public async Task ARetryWithoutAValidNumberOfAttempts_IsRefusedWithItsPlace_AndNothingIsCreated(string attempts)
+    {
+        var before = (await ApiClient.ExpectAsync(await _api.Http.GetAsync($"projects/{_project}/runs?limit=500"), HttpStatusCode.OK)).AsArray().Count;
+        var response = await _api.TriggerAsync(_project, $"jobs:\n  a:\n    retry: {{ max-attempts: {attempts} }}\n    steps: [{{run: echo}}]\n");
+        var problem = await ApiClient.ExpectAsync(response, HttpStatusCode.BadRequest);
+        Assert.That(problem["errors"]!["pipeline"]![0]!.GetValue<string>(),
+            Is.EqualTo($"3:28: 'max-attempts' of 'retry' of job 'a' must be a whole number from 1 to 10, not '{attempts}'."));
+        var after = (await ApiClient.ExpectAsync(await _api.Http.GetAsync($"projects/{_project}/runs?limit=500"), HttpStatusCode.OK)).AsArray().Count;
+        Assert.That(after, Is.EqualTo(before), "no run was created");
+    }
 }

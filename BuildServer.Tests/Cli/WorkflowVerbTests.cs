@@ -125,8 +125,10 @@ public sealed class WorkflowVerbTests
     public async Task Run_CtrlC_StopsTheStepRunsCleanupAndExits130()
     {
         var file = Write("slow.yml", "jobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo started; sleep 120\n      - if: always()\n        run: echo cleanup ran\n");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Repository.ServerDll, "run", file, "--workspace", _dir }) info.ArgumentList.Add(a);
+        // As from a terminal: SIGINT at its default disposition. A test runner started in the background by a
+        // non-interactive shell ignores SIGINT, and ignored signals are inherited (.NET then leaves them ignored).
+        var info = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", Repository.ServerDll, "run", file, "--workspace", _dir }) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var output = new System.Text.StringBuilder();
         var started = new TaskCompletionSource();
