@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Scheduling decision, claim and fairness benchmark (issue 5). Prints one JSON document and saves it under
+# Scheduling decision, claim, fairness and Hangfire-hop benchmark (issue 5). Prints one JSON document and saves it under
 # bench/results/ (progress on stderr). See bench/README.md, "Scheduler".
 #
 # Knobs (environment):
-#   PHASES=decision,claim_sqlite,claim_postgres,fairness
+#   PHASES=decision,claim_sqlite,claim_postgres,fairness,hop
 #   QUEUED=100000     attempts waiting in the in-memory decision bench
 #   ORGS=1000         organisations (both decision and claim; the claim bench queues 100 jobs per organisation)
 #   ITERATIONS=20000  timed decisions per agent (after 5000 warm-up ones)
 #   CLAIMS=1000       timed claims per database (after 100 warm-up ones)
 #   DURATION=120      fairness window on the real server (s)
+#   HOP_SAMPLES=200   hop: timed enqueue samples per series (after 10 warm-up ones), each beside a dispatch-signal one
+#   HOP_SCHEDULED=100 hop: scheduled jobs per storage (due HOP_DELAY s ahead, 200-600 ms apart)
+#   HOP_DELAY=2       hop: the schedule delay (s)
 #   BENCH_POSTGRES=   a PostgreSQL server to use (a new database is created in it); unset = a throw-away
 #                     cluster (initdb/pg_ctl on 127.0.0.1, a free port), stopped and removed afterwards
 #   BENCH_POSTGRES_PID= that server's postmaster PID: its CPU counts as the system under test
@@ -17,7 +20,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
-for k in PHASES QUEUED ORGS ITERATIONS CLAIMS DURATION; do
+for k in PHASES QUEUED ORGS ITERATIONS CLAIMS DURATION HOP_SAMPLES HOP_SCHEDULED HOP_DELAY; do
   v="${!k:-}"
   if [ -n "$v" ]; then export "BENCH_$k=$v"; fi
 done

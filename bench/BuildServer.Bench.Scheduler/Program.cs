@@ -7,11 +7,15 @@ using BuildServer.Bench.Scheduler;
 // Scheduling decision, claim and fairness benchmark; one JSON document on stdout, progress on stderr.
 // Knobs (environment): BENCH_PHASES (decision,claim_sqlite,claim_postgres,fairness), BENCH_QUEUED (100000,
 // the in-memory decision), BENCH_ORGS (1000), BENCH_ITERATIONS (20000 decisions per agent), BENCH_CLAIMS
-// (1000 timed claims per database), BENCH_POSTGRES, BENCH_SERVER_DLL and BENCH_DURATION (fairness, s).
+// (1000 timed claims per database), BENCH_POSTGRES, BENCH_SERVER_DLL and BENCH_DURATION (fairness, s), BENCH_HOP_SAMPLES
+// (200 enqueue samples per series), BENCH_HOP_SCHEDULED (100 scheduled jobs per storage) and BENCH_HOP_DELAY (2 s).
+// "hop-enqueue" as the argument: the hop bench's other node (HopEnqueuer), not a bench.
+if (args is ["hop-enqueue"]) return await HopEnqueuer.RunAsync(Environment.GetEnvironmentVariable("BENCH_HOP_POSTGRES")!);
+
 static int Knob(string name, int fallback) =>
     int.TryParse(Environment.GetEnvironmentVariable("BENCH_" + name), CultureInfo.InvariantCulture, out var v) ? v : fallback;
 
-var phases = (Environment.GetEnvironmentVariable("BENCH_PHASES") is { Length: > 0 } p ? p : "decision,claim_sqlite,claim_postgres,fairness")
+var phases = (Environment.GetEnvironmentVariable("BENCH_PHASES") is { Length: > 0 } p ? p : "decision,claim_sqlite,claim_postgres,fairness,hop")
     .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet();
 var orgs = Knob("ORGS", 1000);
 using var stop = new CancellationTokenSource();
@@ -83,6 +87,8 @@ await Phase("claim_postgres", async () =>
     }
 });
 await Phase("fairness", () => FairnessBench.RunAsync(Knob("DURATION", 120), stop.Token));
+await Phase("hop", () => HopBench.RunAsync(Knob("HOP_SAMPLES", 200), Knob("HOP_SCHEDULED", 100),
+    TimeSpan.FromSeconds(Knob("HOP_DELAY", 2)), stop.Token));
 
 result["loadavg_after"] = MachineLoad.LoadAverage();
 if (errors.Count > 0) result["errors"] = errors;
