@@ -52,7 +52,7 @@ internal static class SchedulerFeed
     {
         var attempts = await db.Set<JobAttempt>().AsNoTracking()
             .Where(a => a.RunId == runId && (a.Status == Status.Queued || a.Status == Status.Running || a.FinishedAt >= finishedSince))
-            .Select(a => new { a.Status, Item = new ReadyItem(a.Id, a.Run!.OrgId, a.Job!.Lane, a.Job.RunsOn, a.QueuedAt, a.JobId, a.RunId) })
+            .Select(a => new { a.Status, Item = new ReadyItem(a.Id, a.Run!.OrgId, a.Job!.Lane, a.Job.RunsOn, a.QueuedAt, a.JobId, a.RunId, TimeSpan.FromMinutes(a.Job.TimeoutMinutes)) })
             .ToListAsync(ct);
         var queued = 0;
         foreach (var (status, item) in attempts.Select(a => (a.Status, a.Item)))
