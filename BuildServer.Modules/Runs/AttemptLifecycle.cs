@@ -67,6 +67,13 @@ internal sealed class AttemptLifecycle(
         {
             return false; // at quota across all nodes (PostgreSQL): the candidate waits in the view again
         }
+        if (db.Database.IsNpgsql())
+        {
+            // The run's row first, as every other transaction that changes its attempts takes it (a cancel holds
+            // it and then updates queued attempts): one lock order, so a claim and a cancel cannot deadlock.
+            // SQLite's write gate already serialises them.
+            await RunProgress.LockRunAsync(db, candidate.RunId, ct);
+        }
         var claimed = await db.Set<JobAttempt>()
             .Where(a => a.Id == candidate.AttemptId && a.Status == Status.Queued)
             .ExecuteUpdateAsync(s => s

@@ -357,4 +357,43 @@ public sealed class RetriesAndReconcilerTests(Db db)
         Assert.That((await Query(d => d.Set<Run>().AsNoTracking().FirstAsync(r => r.Id == arm.Id))).Status, Is.EqualTo(Status.Failed));
         Assert.That((await JobAsync(gpu.Id, "build")).Status, Is.EqualTo(Status.Queued), "an offline agent has the labels: it may come back");
     }
+
+    [Test]
+    public async Task ClaimsRacingARunCancel_NeitherFailNorLeaveAnAttemptBehind()
+    {
+        var project = await _harness.CreateProjectAsync("p");
+        var runners = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => _harness.CreateRunnerAsync("r" + i, "self-hosted")));
+        for (var round = 0; round < 5; round++)
+        {
+            var run = await _harness.TriggerAsync(project, """
+                on: workflow_dispatch
+                jobs:
+                  m:
+                    runs-on: self-hosted
+                    strategy:
+                      fail-fast: false
+                      matrix:
+                        n: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+                    steps:
+                      - run: echo ${{ matrix.n }}
+                """);
+            var claims = runners.Select(r => Task.Run(async () =>
+            {
+                var mine = new List<ClaimedAttempt>();
+                while (await _harness.ClaimAsync(r) is { } c) mine.Add(c);
+                return mine;
+            })).ToList();
+            var cancel = Task.Run(() => _harness.InScopeAsync(sp => sp.GetRequiredService<CancelRun>().CancelAsync(run.Id, "user:t", CancellationToken.None)));
+            await Task.WhenAll([.. claims, cancel]);
+            Assert.That(await cancel, Is.EqualTo(CancelOutcome.Cancelling));
+            foreach (var c in claims.SelectMany(t => t.Result))
+            {
+                Assert.That(await _harness.IsCancelRequestedAsync(c.AttemptId), Is.True, "a claimed attempt of a cancelled run is asked to stop");
+                await _harness.CompleteAsync(c.AttemptId, new AttemptOutcome(Status.Cancelled, null, "cancelled"));
+            }
+            var attempts = await Query(d => d.Set<JobAttempt>().AsNoTracking().Where(a => a.RunId == run.Id).ToListAsync());
+            Assert.That(attempts.Select(a => a.Status), Is.All.EqualTo(Status.Cancelled));
+            Assert.That((await Query(d => d.Set<Run>().AsNoTracking().FirstAsync(r => r.Id == run.Id))).Status, Is.EqualTo(Status.Cancelled));
+        }
+    }
 }
