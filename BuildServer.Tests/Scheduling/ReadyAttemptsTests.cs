@@ -155,6 +155,25 @@ public sealed class ReadyAttemptsTests
     }
 
     [Test]
+    public void Reset_TakesSharesAndRunningFromTheRecord_AndKeepsTheAttemptsThatStillWait()
+    {
+        var queue = Queue();
+        queue.SetShare(1, new OrgShare(1, 1));
+        queue.Running(1, 100);
+        var stays = Item(1, Lane.Normal);
+        var gone = Item(1, Lane.Normal);
+        queue.Add(stays);
+        queue.Add(gone);
+        Assert.That(queue.Reserve(Linux), Is.Null, "at its quota of 1");
+
+        queue.Reset([stays, Item(1, Lane.Low)], [], new Dictionary<long, OrgShare>()); // quota lifted, 100 finished, 'gone' cancelled
+
+        Assert.That(queue.Count, Is.EqualTo(2));
+        Assert.That(queue.Standing(gone.AttemptId), Is.Null);
+        Assert.That(queue.Reserve(Linux)?.AttemptId, Is.EqualTo(stays.AttemptId), "no quota now, and nothing running");
+    }
+
+    [Test]
     public void Reset_KeepsWhatChangedWhileTheSnapshotWasRead()
     {
         var queue = Queue();
