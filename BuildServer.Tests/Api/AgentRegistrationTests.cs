@@ -310,6 +310,23 @@ public sealed class AgentRegistrationTests(Db db)
     }
 
     [Test]
+    public async Task Disable_TheOnlyAgentWithTheLabels_JobWaitsForAnAgent()
+    {
+        var label = "tpu-" + NextName();
+        var agent = await RegisterOkAsync((await CreateTokenAsync())["token"]!.GetValue<string>(), labels: [label]);
+        var project = NextName();
+        await _admin.CreateProjectAsync(project);
+        var runId = await _admin.TriggerRunAsync(project, $"jobs:\n  train:\n    runs-on: [{label}]\n    steps:\n      - run: echo train\n");
+        var jobId = ApiClient.Job(await _admin.GetRunAsync(runId), "train")["id"]!.GetValue<long>();
+
+        await ApiClient.Expect(await _admin.Http.PostAsync($"agents/{agent["agentId"]}/disable", null), HttpStatusCode.OK);
+
+        var waiting = await ApiClient.ExpectAsync(await _admin.Http.GetAsync($"jobs/{jobId}/wait-reason"), HttpStatusCode.OK);
+        Assert.That(waiting["reason"]!.ToJsonString(), Is.EqualTo($$"""{"kind":"no_agent","labels":["{{label}}"],"offlineMatching":1}"""));
+        await ApiClient.Expect(await _admin.Http.PostAsync($"runs/{runId}/cancel", null), HttpStatusCode.OK);
+    }
+
+    [Test]
     public async Task AdminEndpoints_UnknownAgent_Return404()
     {
         await ApiClient.Expect(await _admin.Http.GetAsync("agents/999999"), HttpStatusCode.NotFound);
