@@ -1,5 +1,7 @@
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Scheduling;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,9 +17,23 @@ internal sealed class AgentsModule : IModule
         services.Configure<BuiltInAgentOptions>(configuration.GetSection("Agent"));
         services.Configure<AgentsOptions>(configuration.GetSection("Agents"));
         services.AddScoped<IRunnerDirectory, RunnerDirectory>();
+        services.AddScoped<AgentOrgNames>();
         services.AddSingleton<AttemptExecution>();
         services.AddHostedService<BuiltInAgent>();
+        // A second scheme beside the API tokens' default one; only the agent endpoints ask for it.
+        services.AddAuthentication()
+            .AddScheme<AuthenticationSchemeOptions, AgentAuthentication>(AgentAuthentication.SchemeName, null);
+        services.AddAuthorizationBuilder().AddPolicy(AgentAuthentication.PolicyName, p => p
+            .AddAuthenticationSchemes(AgentAuthentication.SchemeName)
+            .RequireAuthenticatedUser()
+            .RequireRole(AgentAuthentication.Role));
     }
 
-    public void ConfigureModel(ModelBuilder model) => Runner.Configure(model);
+    public void ConfigureModel(ModelBuilder model)
+    {
+        Runner.Configure(model);
+        RegistrationToken.Configure(model);
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints) => AgentsEndpoints.Map(endpoints);
 }

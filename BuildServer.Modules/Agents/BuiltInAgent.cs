@@ -136,7 +136,7 @@ internal sealed class BuiltInAgent(
         var runner = await db.Set<Runner>().FirstOrDefaultAsync(r => r.Name == name, ct);
         if (runner is null)
         {
-            runner = new Runner { Name = name, Kind = "builtin", CreatedAt = time.GetUtcNow() };
+            runner = new Runner { Name = name, Kind = RunnerKinds.BuiltIn, CreatedAt = time.GetUtcNow() };
             db.Add(runner);
         }
         runner.Labels = [.. settings.Labels.Distinct()];

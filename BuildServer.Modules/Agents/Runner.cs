@@ -2,6 +2,13 @@ using Microsoft.EntityFrameworkCore;
 
 namespace BuildServer.Modules.Agents;
 
+/// <summary>The kinds of runner: the server's own in-process agent, or an agent registered over the API.</summary>
+internal static class RunnerKinds
+{
+    public const string BuiltIn = "builtin";
+    public const string Remote = "remote";
+}
+
 /// <summary>An agent known to the server. The built-in agent of each server node is a runner too.</summary>
 internal sealed class Runner
 {
@@ -14,6 +21,18 @@ internal sealed class Runner
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? LastSeenAt { get; set; }
 
+    /// <summary>The organisation whose registration token registered it; null for a global agent and the built-in one.</summary>
+    public long? OrgId { get; set; }
+
+    /// <summary>SHA-256 of a remote agent's token (the token itself is shown once, at registration); null for the built-in agent.</summary>
+    public string? TokenHash { get; set; }
+
+    /// <summary>A disabled agent's token is refused at once; it takes no work until enabled again.</summary>
+    public bool Disabled { get; set; }
+
+    /// <summary>A draining agent finishes its running jobs and takes no new ones.</summary>
+    public bool Draining { get; set; }
+
     public static void Configure(ModelBuilder model) => model.Entity<Runner>(e =>
     {
         e.ToTable("runners");
@@ -21,6 +40,8 @@ internal sealed class Runner
         e.Property(r => r.Name).HasMaxLength(200);
         e.Property(r => r.Kind).HasMaxLength(16);
         e.Property(r => r.Version).HasMaxLength(64);
+        e.Property(r => r.TokenHash).HasMaxLength(64);
+        e.HasIndex(r => r.TokenHash).IsUnique();
     });
 }
 

@@ -13,16 +13,17 @@ public sealed class AgentsOptions
 }
 
 /// <summary>The runners table read for the scheduler: online means <see cref="Runner.LastSeenAt"/> is within
-/// <see cref="AgentsOptions.OfflineAfter"/> of now.</summary>
+/// <see cref="AgentsOptions.OfflineAfter"/> of now, and the runner takes new work (neither disabled nor draining), so
+/// a job that only a disabled or draining agent could run is explained as waiting for an agent.</summary>
 internal sealed class RunnerDirectory(BuildDb db, TimeProvider time, IOptions<AgentsOptions> options) : IRunnerDirectory
 {
     public async Task<IReadOnlyList<RunnerInfo>> ListAsync(CancellationToken cancellationToken)
     {
         var runners = await db.Set<Runner>().AsNoTracking().OrderBy(r => r.Id)
-            .Select(r => new { r.Id, r.Name, r.Labels, r.Slots, r.LastSeenAt })
+            .Select(r => new { r.Id, r.Name, r.Labels, r.Slots, r.LastSeenAt, TakesWork = !r.Disabled && !r.Draining })
             .ToListAsync(cancellationToken);
         var seenSince = time.GetUtcNow() - options.Value.OfflineAfter;
-        return runners.Select(r => new RunnerInfo(r.Id, r.Name, r.Labels, r.Slots, r.LastSeenAt >= seenSince, r.LastSeenAt)).ToList();
+        return runners.Select(r => new RunnerInfo(r.Id, r.Name, r.Labels, r.Slots, r.TakesWork && r.LastSeenAt >= seenSince, r.LastSeenAt)).ToList();
     }
 
     public async Task<LabelMatch> MatchAsync(IReadOnlyCollection<string> labels, CancellationToken cancellationToken) =>

@@ -30,6 +30,17 @@ public static class DatabaseRows
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Makes a registration token expired (the API refuses to create one that already is).</summary>
+    public static async Task ExpireRegistrationTokenAsync(ServerProcess server, long id, DateTimeOffset expiredAt)
+    {
+        await using var connection = await OpenAsync(server, readOnly: false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """UPDATE registration_tokens SET "ExpiresAt" = @at WHERE "Id" = @id""";
+        Add(command, "at", Stamp(server, expiredAt));
+        Add(command, "id", id);
+        Assert.That(await command.ExecuteNonQueryAsync(), Is.EqualTo(1), $"registration token {id} exists");
+    }
+
     /// <summary>SQLite keeps EF Core's text form of a DateTimeOffset; PostgreSQL a timestamptz (UTC).</summary>
     private static object Stamp(ServerProcess server, DateTimeOffset at) =>
         server.Db == Db.Sqlite ? at.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFFzzz", System.Globalization.CultureInfo.InvariantCulture) : at.ToUniversalTime();

@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Security;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BuildServer.Modules.Agents;
+
+/// <summary>
+/// <c>Authorization: Bearer bsa_…</c>: an agent's token, for the agent endpoints only (the policy <see cref="PolicyName"/>).
+/// API endpoints use the API token scheme, which knows no agent token, so neither kind of token opens the other's
+/// endpoints. Every request reads the runner row (no cache), so disabling or deleting an agent refuses its very next
+/// call, on every server node.
+/// </summary>
+internal sealed class AgentAuthentication(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    BuildDb db) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "AgentToken";
+    public const string PolicyName = "Agent";
+    public const string Role = "agent";
+    public const string SecretPrefix = "bsa_";
+    private const string FailureKey = "agent-auth-failure";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer " + SecretPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        var hash = TokenSecrets.Hash(header[7..].Trim());
+        var runner = await db.Set<Runner>().AsNoTracking().Where(r => r.TokenHash == hash)
+            .Select(r => new { r.Id, r.Name, r.Disabled }).FirstOrDefaultAsync(Context.RequestAborted);
+        if (runner is null)
+        {
+            return AuthenticateResult.Fail("The agent token is unknown (or its agent was deleted).");
+        }
+        if (runner.Disabled)
+        {
+            Context.Items[FailureKey] = "This agent is disabled by an administrator; its token is refused until it is enabled.";
+            return AuthenticateResult.Fail("The agent is disabled.");
+        }
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(
+        [
+            new Claim(ClaimTypes.NameIdentifier, runner.Id.ToString(CultureInfo.InvariantCulture)),
+            new Claim(ClaimTypes.Name, runner.Name),
+            new Claim(ClaimTypes.Role, Role),
+        ], SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = 401;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await Response.WriteAsJsonAsync(new
+        {
+            type = "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+            title = "Unauthorized",
+            status = 401,
+            detail = Context.Items[FailureKey] as string ?? "A valid agent token is required: send 'Authorization: Bearer bsa_…'.",
+        }, options: null, contentType: "application/problem+json");
+    }
+
+    /// <summary>The runner id of an authenticated agent.</summary>
+    public static long AgentId(ClaimsPrincipal agent) =>
+        long.Parse(agent.FindFirstValue(ClaimTypes.NameIdentifier)!, CultureInfo.InvariantCulture);
+}
