@@ -38,7 +38,7 @@ internal sealed record HttpsSettings(
         }
         if (!Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
         {
-            throw new InvalidOperationException($"{setting} must be an https:// address (or \"off\"), not '{value}'.");
+            throw new InvalidOperationException($"{setting} must be an https:// address such as https://0.0.0.0:8443 (every interface) or \"off\", not '{value}'.");
         }
         return uri;
     }

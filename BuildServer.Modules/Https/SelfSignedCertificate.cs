@@ -24,7 +24,11 @@ internal static class SelfSignedCertificate
         {
             if (IPAddress.TryParse(host, out var ip))
             {
-                names.AddIpAddress(ip);
+                // A listener on every interface (0.0.0.0, ::) names no address a client would dial.
+                if (!ip.Equals(IPAddress.Any) && !ip.Equals(IPAddress.IPv6Any))
+                {
+                    names.AddIpAddress(ip);
+                }
             }
             else
             {

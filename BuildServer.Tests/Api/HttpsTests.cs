@@ -91,6 +91,29 @@ public sealed class HttpsTests
     }
 
     [Test]
+    public async Task ConfiguredPemFiles_ArePresented()
+    {
+        var folder = Directory.CreateTempSubdirectory("buildserver-pem-").FullName;
+        try
+        {
+            using var certificate = SelfSigned();
+            var pem = Path.Combine(folder, "server.crt");
+            var key = Path.Combine(folder, "server.key");
+            await File.WriteAllTextAsync(pem, certificate.ExportCertificatePem());
+            await File.WriteAllTextAsync(key, certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+
+            await using var server = await ServerProcess.StartAsync(Db.Sqlite,
+                "--Https:Certificate:PemPath=" + pem, "--Https:Certificate:KeyPath=" + key);
+
+            Assert.That(await PresentedFingerprint(server), Is.EqualTo(OpensslStyleFingerprint(certificate)));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task Serve_PfxPathDoesNotExist_ExitsNonZeroWithOneLine()
     {
         var (code, errors) = await ServeAsync("--urls", $"http://127.0.0.1:{Ports.Free()}", "--Https:Certificate:Path=/nonexistent/server.pfx");
