@@ -2,8 +2,8 @@
 #
 # Build from source (needs access to mcr.microsoft.com and NuGet):
 #   docker build -t buildserver .
-# Run (listens on all interfaces of the container, port 8080; state in the /data volume):
-#   docker run -d --name buildserver --init -p 8080:8080 -v buildserver-data:/data buildserver
+# Run (listens on all interfaces of the container, HTTP 8080 and HTTPS 8443; state in the /data volume):
+#   docker run -d --name buildserver --init -p 127.0.0.1:8080:8080 -p 8443:8443 -v buildserver-data:/data buildserver
 #
 # Package an already published binary (tools/publish.sh -> publish/) without the SDK stage; note the
 # build context is the publish/ folder:
@@ -33,11 +33,15 @@ RUN groupadd --system --gid ${APP_UID} buildserver \
  && mkdir -p /app /data \
  && chown buildserver:buildserver /data
 # DataDir: the same folder for verbs run without --data-dir (e.g. `docker run ... buildserver migrate`).
+# Https__Url: agents reach the container's HTTPS port; AllowInsecureHttp: plain HTTP must bind the container's
+# own interface to be published at all; publish 8080 on the host's loopback only (-p 127.0.0.1:8080:8080).
 ENV DataDir=/data \
+    Https__Url=https://0.0.0.0:8443 \
+    AllowInsecureHttp=true \
     DOTNET_RUNNING_IN_CONTAINER=true
 WORKDIR /data
 VOLUME ["/data"]
-EXPOSE 8080
+EXPOSE 8080 8443
 # Probes the default port of CMD; with another --urls port, override or disable it (--no-healthcheck).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD curl -fsS -o /dev/null http://127.0.0.1:8080/healthz || exit 1

@@ -1,4 +1,5 @@
 using BuildServer.Modules.Hosting;
+using BuildServer.Modules.Https;
 using Serilog;
 
 namespace BuildServer;
@@ -17,10 +18,15 @@ internal static class ServerHost
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .Enrich.FromLogContext()
+            // A port in use: `serve` prints the one readable line itself; the host's stack trace adds nothing.
+            .Filter.ByExcluding(e => e.Exception is IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException })
             .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+        builder.WebHost.UseBuildServerListeners(builder.Configuration);
         builder.Services.AddBuildServerModules(builder.Configuration);
 
         var app = builder.Build();
+        // Load (or create) the HTTPS certificate now, so a bad one stops the start before anything else runs.
+        app.Services.GetRequiredService<IServerCertificate>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

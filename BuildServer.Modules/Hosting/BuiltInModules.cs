@@ -1,5 +1,6 @@
 using BuildServer.Modules.Agents;
 using BuildServer.Modules.Executors;
+using BuildServer.Modules.Https;
 using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Pipelines;
 using BuildServer.Modules.Projects;
@@ -15,6 +16,7 @@ public static class BuiltInModules
 {
     public static IReadOnlyList<IModule> All { get; } =
     [
+        new HttpsModule(),
         new PersistenceModule(),
         new SecurityModule(),
         new ProjectsModule(),

@@ -14,6 +14,7 @@ public sealed partial class ModuleBoundaryTests
     private static readonly Dictionary<string, string[]> MayDependOn = new()
     {
         ["Hosting"] = [],
+        ["Https"] = ["Hosting"],
         ["Persistence"] = ["Hosting"],
         ["Security"] = ["Hosting", "Persistence"],
         ["Projects"] = ["Hosting", "Persistence", "Security", "Scheduling"],

@@ -68,7 +68,7 @@ public sealed class CliTests
     [Test]
     public async Task Serve_UnknownProvider_ExitsNonZeroNamingTheSetting()
     {
-        var (code, output) = await RunAsync("serve", "--data-dir", Path.GetTempPath(), "--Database:Provider=Oracle", "--urls", "http://127.0.0.1:0");
+        var (code, output) = await RunAsync("serve", "--data-dir", Path.GetTempPath(), "--Database:Provider=Oracle", "--urls", "http://127.0.0.1:0", "--Https:Url=off");
 
         Assert.That(code, Is.Not.Zero);
         Assert.That(output, Does.Contain("Database:Provider"));

@@ -22,13 +22,17 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly string[] _extraArgs;
     private Process? _process;
 
-    private ServerProcess(Db db, string dataDir, string? connectionString, string[] extraArgs)
+    private readonly string _listenHost;
+
+    private ServerProcess(Db db, string dataDir, string? connectionString, string[] extraArgs, string listenHost)
     {
         Db = db;
         DataDir = dataDir;
         ConnectionString = connectionString;
         _extraArgs = extraArgs;
+        _listenHost = listenHost;
         Port = Ports.Free();
+        HttpsPort = Ports.Free();
     }
 
     public Db Db { get; }
@@ -37,15 +41,21 @@ public sealed class ServerProcess : IAsyncDisposable
     public string? ConnectionString { get; }
     public int Port { get; }
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    /// <summary>A free port per server for its HTTPS listener, so that servers of parallel tests never meet on 8443.</summary>
+    public int HttpsPort { get; }
+    public Uri HttpsAddress => new($"https://127.0.0.1:{HttpsPort}/");
     public string Token { get; private set; } = "";
     public int Pid => _process?.Id ?? 0;
     public string Output { get { lock (_output) return _output.ToString(); } }
 
-    public static async Task<ServerProcess> StartAsync(Db db, params string[] extraArgs)
+    public static Task<ServerProcess> StartAsync(Db db, params string[] extraArgs) => StartListeningOnAsync("127.0.0.1", db, extraArgs);
+
+    /// <summary>Binds its HTTP address on <paramref name="listenHost"/> (e.g. 0.0.0.0); tests still talk to it on 127.0.0.1 only.</summary>
+    public static async Task<ServerProcess> StartListeningOnAsync(string listenHost, Db db, params string[] extraArgs)
     {
         var dataDir = Directory.CreateTempSubdirectory("buildserver-test-").FullName;
         var connectionString = db == Db.Postgres ? await TestEnvironment.Postgres.CreateDatabaseAsync("bs") : null;
-        var server = new ServerProcess(db, dataDir, connectionString, extraArgs);
+        var server = new ServerProcess(db, dataDir, connectionString, extraArgs, listenHost);
         await server.StartAsync();
         return server;
     }
@@ -60,7 +70,8 @@ public sealed class ServerProcess : IAsyncDisposable
         };
         string[] args =
         [
-            Repository.ServerDll, "serve", "--data-dir", DataDir, "--urls", BaseAddress.ToString().TrimEnd('/'),
+            Repository.ServerDll, "serve", "--data-dir", DataDir, "--urls", $"http://{_listenHost}:{Port}",
+            "--Https:Url=" + HttpsAddress.ToString().TrimEnd('/'),
             .. Db == Db.Postgres ? new[] { "--Database:Provider=Postgres", "--Database:ConnectionString=" + ConnectionString } : [],
             .. _extraArgs,
         ];
@@ -72,7 +83,12 @@ public sealed class ServerProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         _process = process;
 
-        using var http = new HttpClient { BaseAddress = BaseAddress };
+        // Kestrel binds its addresses one after another: started means both listeners answer (unless a test
+        // chose its own Https:Url). The HTTPS probe only checks that the listener is up, so it accepts any certificate.
+        using var http = new HttpClient();
+        using var anyCertificate = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
+        using var https = new HttpClient(anyCertificate);
+        var probeHttps = !_extraArgs.Any(a => a.StartsWith("--Https:Url", StringComparison.OrdinalIgnoreCase));
         await Eventually.Until(async () =>
         {
             if (process.HasExited)
@@ -81,7 +97,8 @@ public sealed class ServerProcess : IAsyncDisposable
             }
             try
             {
-                return (await http.GetAsync("healthz")).IsSuccessStatusCode;
+                return (await http.GetAsync(new Uri(BaseAddress, "healthz"))).IsSuccessStatusCode
+                       && (!probeHttps || (await https.GetAsync(new Uri(HttpsAddress, "healthz"))).IsSuccessStatusCode);
             }
             catch (HttpRequestException)
             {
