@@ -33,21 +33,20 @@ RUN groupadd --system --gid ${APP_UID} buildserver \
  && mkdir -p /app /data \
  && chown buildserver:buildserver /data
 # DataDir: the same folder for verbs run without --data-dir (e.g. `docker run ... buildserver migrate`).
-# Https__Url: agents reach the container's HTTPS port; AllowInsecureHttp: plain HTTP must bind the container's
-# own interface to be published at all; publish 8080 on the host's loopback only (-p 127.0.0.1:8080:8080).
+# Https__Url: users and agents reach the container's HTTPS port. Plain HTTP stays on the container's own
+# loopback (the health check's); publishing it needs an explicit --urls http://0.0.0.0:8080 --AllowInsecureHttp=true.
 ENV DataDir=/data \
     Https__Url=https://0.0.0.0:8443 \
-    AllowInsecureHttp=true \
     DOTNET_RUNNING_IN_CONTAINER=true
 WORKDIR /data
 VOLUME ["/data"]
-EXPOSE 8080 8443
+EXPOSE 8443
 # Probes the default port of CMD; with another --urls port, override or disable it (--no-healthcheck).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD curl -fsS -o /dev/null http://127.0.0.1:8080/healthz || exit 1
 USER buildserver
 ENTRYPOINT ["/app/buildserver"]
-CMD ["serve", "--data-dir", "/data", "--urls", "http://0.0.0.0:8080"]
+CMD ["serve", "--data-dir", "/data", "--urls", "http://127.0.0.1:8080"]
 
 # ---- runtime-from-publish: package a binary published on the host (build context = publish/) ----
 # The whole context is copied: with publish/ as context that is buildserver + appsettings.json. (`COPY .`

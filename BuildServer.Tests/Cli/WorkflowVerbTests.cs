@@ -124,7 +124,8 @@ public sealed class WorkflowVerbTests
     [Test]
     public async Task Run_CtrlC_StopsTheStepRunsCleanupAndExits130()
     {
-        var file = Write("slow.yml", "jobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo started; sleep 120\n      - if: always()\n        run: echo cleanup ran\n");
+        var sleep = $"sleep 120.{Random.Shared.Next(100_000, 999_999)}"; // unique: another test run's step is not this one
+        var file = Write("slow.yml", $"jobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo started; {sleep}\n      - if: always()\n        run: echo cleanup ran\n");
         // As from a terminal: SIGINT at its default disposition. A test runner started in the background by a
         // non-interactive shell ignores SIGINT, and ignored signals are inherited (.NET then leaves them ignored).
         var info = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -146,7 +147,7 @@ public sealed class WorkflowVerbTests
 
         Assert.That(process.ExitCode, Is.EqualTo(130), output.ToString());
         Assert.That(output.ToString(), Does.Contain("cleanup ran").And.Contain("job cancelled"));
-        Assert.That(Processes.WithCommandLine("sleep 120"), Is.Empty, "the step's process is gone");
+        Assert.That(Processes.WithCommandLine(sleep), Is.Empty, "the step's process is gone");
     }
 
     private static async Task<(int Code, string Output)> RunAsync(IEnumerable<string> args)
