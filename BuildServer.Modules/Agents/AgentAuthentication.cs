@@ -57,18 +57,8 @@ internal sealed class AgentAuthentication(
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
-    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
-    {
-        Response.StatusCode = 401;
-        Response.Headers.WWWAuthenticate = "Bearer";
-        await Response.WriteAsJsonAsync(new
-        {
-            type = "https://tools.ietf.org/html/rfc9110#section-15.5.2",
-            title = "Unauthorized",
-            status = 401,
-            detail = Context.Items[FailureKey] as string ?? "A valid agent token is required: send 'Authorization: Bearer bsa_…'.",
-        }, options: null, contentType: "application/problem+json");
-    }
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        BearerChallenge.WriteAsync(Response, Context.Items[FailureKey] as string ?? "A valid agent token is required: send 'Authorization: Bearer bsa_…'.");
 
     /// <summary>The runner id of an authenticated agent.</summary>
     public static long AgentId(ClaimsPrincipal agent) =>

@@ -98,11 +98,7 @@ internal sealed partial class AttemptLifecycle
             progress = await RunProgress.AdvanceAsync(db, run, now, actor, ct);
             return true;
         }, ct);
-        if (applied && progress is { } p)
-        {
-            if (p.Queued > 0) dispatch.Notify();
-            foreach (var id in p.StopRunning) cancellation.Cancel(id);
-        }
+        if (applied && progress is { } p) AfterCommit(p);
         return applied;
     }
 
@@ -117,11 +113,7 @@ internal sealed partial class AttemptLifecycle
             progress = await RunProgress.AdvanceAsync(db, run, time.GetUtcNow(), actor, ct);
             return db.ChangeTracker.HasChanges();
         }, ct);
-        if (applied && progress is { } p)
-        {
-            if (p.Queued > 0) dispatch.Notify();
-            foreach (var id in p.StopRunning) cancellation.Cancel(id);
-        }
+        if (applied && progress is { } p) AfterCommit(p);
         return applied;
     }
 

@@ -187,12 +187,17 @@ internal sealed partial class AttemptLifecycle(
             progress = await RunProgress.AdvanceAsync(db, run, now, "server", ct);
             return true;
         }, ct);
-        if (applied && progress is { } p)
-        {
-            if (p.Queued > 0 || ready.Count > 0) dispatch.Notify(); // new work, or quota freed for waiting work
-            foreach (var id in p.StopRunning) cancellation.Cancel(id);
-        }
+        if (applied && progress is { } p) AfterCommit(p, alsoWhenWaiting: true); // new work, or quota freed for waiting work
         return applied;
+    }
+
+    /// <summary>Once a run's change has committed: wake idle agents for what it queued (or, with
+    /// <paramref name="alsoWhenWaiting"/>, whenever work waits: a finish may have freed quota), and tell the agents
+    /// of the attempts it stopped.</summary>
+    private void AfterCommit(Progress progress, bool alsoWhenWaiting = false)
+    {
+        if (progress.Queued > 0 || (alsoWhenWaiting && ready.Count > 0)) dispatch.Notify();
+        foreach (var id in progress.StopRunning) cancellation.Cancel(id);
     }
 
     /// <summary>Writes the last step's report; steps that never ran are skipped (cancelled with the attempt),

@@ -24,26 +24,8 @@ internal sealed class CancelRun(BuildDb db, AttemptLifecycle lifecycle, IAttempt
         {
             return CancelOutcome.NotFound;
         }
-        var outcome = CancelOutcome.Cancelling;
-        var running = new List<long>();
-        await lifecycle.InRunTransactionAsync(runId, async run =>
-        {
-            if (run.Status.IsFinished())
-            {
-                outcome = CancelOutcome.AlreadyFinished;
-                return false;
-            }
-            var now = time.GetUtcNow();
-            run.CancelRequestedAt ??= now;
-            running.AddRange(await RunProgress.CancelJobsAsync(db, run.Jobs, now, actor, reason ?? "the run was cancelled by " + actor, ct));
-            running.AddRange((await RunProgress.AdvanceAsync(db, run, now, actor, ct)).StopRunning);
-            return true;
-        }, ct);
-        foreach (var attemptId in running)
-        {
-            cancellation.Cancel(attemptId);
-        }
-        return outcome;
+        return await CancelInRunAsync(runId, run => run.Status.IsFinished() ? null : run.Jobs, actor, reason ?? "the run was cancelled by " + actor,
+            (run, now) => run.CancelRequestedAt ??= now, ct);
     }
 
     /// <summary>Cancels one job (its current attempt); its dependents are then skipped as for any job that did not succeed.</summary>
@@ -62,20 +44,26 @@ internal sealed class CancelRun(BuildDb db, AttemptLifecycle lifecycle, IAttempt
         return await CancelJobInRunAsync(attempt.RunId, attempt.JobId, actor, "the attempt was cancelled by " + actor, ct);
     }
 
-    private async Task<CancelOutcome> CancelJobInRunAsync(long runId, long jobId, string actor, string reason, CancellationToken ct)
+    private Task<CancelOutcome> CancelJobInRunAsync(long runId, long jobId, string actor, string reason, CancellationToken ct) =>
+        CancelInRunAsync(runId, run => run.Jobs.First(j => j.Id == jobId) is { } job && !job.Status.IsFinished() ? [job] : null, actor, reason, null, ct);
+
+    /// <summary>In the run's transaction: cancels the jobs <paramref name="select"/> picks (null: they have finished,
+    /// nothing changes), moves the run on, then signals the running attempts to stop once committed.</summary>
+    private async Task<CancelOutcome> CancelInRunAsync(long runId, Func<Run, IEnumerable<Job>?> select, string actor, string reason,
+        Action<Run, DateTimeOffset>? mark, CancellationToken ct)
     {
         var outcome = CancelOutcome.Cancelling;
         var running = new List<long>();
         await lifecycle.InRunTransactionAsync(runId, async run =>
         {
-            var job = run.Jobs.First(j => j.Id == jobId);
-            if (job.Status.IsFinished())
+            if (select(run) is not { } jobs)
             {
                 outcome = CancelOutcome.AlreadyFinished;
                 return false;
             }
             var now = time.GetUtcNow();
-            running.AddRange(await RunProgress.CancelJobsAsync(db, [job], now, actor, reason, ct));
+            mark?.Invoke(run, now);
+            running.AddRange(await RunProgress.CancelJobsAsync(db, jobs.ToList(), now, actor, reason, ct));
             running.AddRange((await RunProgress.AdvanceAsync(db, run, now, actor, ct)).StopRunning);
             return true;
         }, ct);

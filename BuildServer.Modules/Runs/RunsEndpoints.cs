@@ -136,39 +136,26 @@ internal static class RunsEndpoints
     private static async Task<Results<Ok<AttemptView>, ProblemHttpResult>> GetAttempt(long id, RunViews views, CancellationToken ct) =>
         await views.AttemptAsync(id, ct) is { } attempt ? TypedResults.Ok(attempt) : Problems.NotFound("Attempt", id);
 
+    private static string Actor(ClaimsPrincipal user) => "user:" + (user.Identity?.Name ?? "api");
+
     private static async Task<Results<Ok<RunView>, ProblemHttpResult>> Cancel(
-        long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct)
-    {
-        var outcome = await cancel.CancelAsync(id, "user:" + (user.Identity?.Name ?? "api"), ct);
-        return outcome switch
-        {
-            CancelOutcome.NotFound => Problems.NotFound("Run", id),
-            CancelOutcome.AlreadyFinished => Problems.Conflict($"Run {id} has already finished; there is nothing to cancel."),
-            _ => TypedResults.Ok((await views.RunAsync(id, ct))!),
-        };
-    }
+        long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct) =>
+        await CancelResultAsync("Run", id, await cancel.CancelAsync(id, Actor(user), ct), () => views.RunAsync(id, ct));
 
     private static async Task<Results<Ok<JobView>, ProblemHttpResult>> CancelJob(
-        long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct)
-    {
-        var outcome = await cancel.CancelJobAsync(id, "user:" + (user.Identity?.Name ?? "api"), ct);
-        return outcome switch
-        {
-            CancelOutcome.NotFound => Problems.NotFound("Job", id),
-            CancelOutcome.AlreadyFinished => Problems.Conflict($"Job {id} has already finished; there is nothing to cancel."),
-            _ => TypedResults.Ok((await views.JobAsync(id, ct))!),
-        };
-    }
+        long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct) =>
+        await CancelResultAsync("Job", id, await cancel.CancelJobAsync(id, Actor(user), ct), () => views.JobAsync(id, ct));
 
     private static async Task<Results<Ok<AttemptView>, ProblemHttpResult>> CancelAttempt(
-        long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct)
-    {
-        var outcome = await cancel.CancelAttemptAsync(id, "user:" + (user.Identity?.Name ?? "api"), ct);
-        return outcome switch
+        long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct) =>
+        await CancelResultAsync("Attempt", id, await cancel.CancelAttemptAsync(id, Actor(user), ct), () => views.AttemptAsync(id, ct));
+
+    /// <summary>404 for an unknown id, 409 for what has finished (nothing changed), else 200 with the view as it is now.</summary>
+    private static async Task<Results<Ok<T>, ProblemHttpResult>> CancelResultAsync<T>(string what, long id, CancelOutcome outcome, Func<Task<T?>> view)
+        where T : class => outcome switch
         {
-            CancelOutcome.NotFound => Problems.NotFound("Attempt", id),
-            CancelOutcome.AlreadyFinished => Problems.Conflict($"Attempt {id} has already finished; there is nothing to cancel."),
-            _ => TypedResults.Ok((await views.AttemptAsync(id, ct))!),
+            CancelOutcome.NotFound => Problems.NotFound(what, id),
+            CancelOutcome.AlreadyFinished => Problems.Conflict($"{what} {id} has already finished; there is nothing to cancel."),
+            _ => TypedResults.Ok((await view())!),
         };
-    }
 }

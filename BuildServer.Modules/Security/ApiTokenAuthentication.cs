@@ -58,18 +58,8 @@ internal sealed class ApiTokenAuthentication(
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
-    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
-    {
-        Response.StatusCode = 401;
-        Response.Headers.WWWAuthenticate = "Bearer";
-        await Response.WriteAsJsonAsync(new
-        {
-            type = "https://tools.ietf.org/html/rfc9110#section-15.5.2",
-            title = "Unauthorized",
-            status = 401,
-            detail = "A valid API token is required: send 'Authorization: Bearer <token>'.",
-        }, options: null, contentType: "application/problem+json");
-    }
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        BearerChallenge.WriteAsync(Response, "A valid API token is required: send 'Authorization: Bearer <token>'.");
 
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
