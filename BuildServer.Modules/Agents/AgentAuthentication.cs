@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using BuildServer.Modules.Agents.Protocol;
 using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Security;
 using Microsoft.AspNetCore.Authentication;
@@ -28,6 +29,7 @@ internal sealed class AgentAuthentication(
     public const string Role = "agent";
     public const string SecretPrefix = "bsa_";
     private const string FailureKey = "agent-auth-failure";
+    private const string IdentityKey = "agent-identity";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -38,7 +40,7 @@ internal sealed class AgentAuthentication(
         }
         var hash = TokenSecrets.Hash(header[7..].Trim());
         var runner = await db.Set<Runner>().AsNoTracking().Where(r => r.TokenHash == hash)
-            .Select(r => new { r.Id, r.Name, r.Disabled }).FirstOrDefaultAsync(Context.RequestAborted);
+            .Select(r => new { r.Id, r.Name, r.Disabled, r.Labels, r.OrgId, r.Draining }).FirstOrDefaultAsync(Context.RequestAborted);
         if (runner is null)
         {
             return AuthenticateResult.Fail("The agent token is unknown (or its agent was deleted).");
@@ -48,6 +50,7 @@ internal sealed class AgentAuthentication(
             Context.Items[FailureKey] = "This agent is disabled by an administrator; its token is refused until it is enabled.";
             return AuthenticateResult.Fail("The agent is disabled.");
         }
+        Context.Items[IdentityKey] = new AgentIdentity(runner.Id, runner.Name, runner.Labels.ToHashSet(StringComparer.Ordinal), runner.OrgId, runner.Draining);
         var principal = new ClaimsPrincipal(new ClaimsIdentity(
         [
             new Claim(ClaimTypes.NameIdentifier, runner.Id.ToString(CultureInfo.InvariantCulture)),
@@ -59,6 +62,10 @@ internal sealed class AgentAuthentication(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
         BearerChallenge.WriteAsync(Response, Context.Items[FailureKey] as string ?? "A valid agent token is required: send 'Authorization: Bearer bsa_…'.");
+
+    /// <summary>The authenticated agent of this request (the endpoints under the <see cref="PolicyName"/> policy have one).</summary>
+    public static AgentIdentity Identity(HttpContext context) =>
+        context.Items[IdentityKey] as AgentIdentity ?? throw new InvalidOperationException("The request has no authenticated agent.");
 
     /// <summary>The runner id of an authenticated agent.</summary>
     public static long AgentId(ClaimsPrincipal agent) =>

@@ -44,6 +44,7 @@ internal static class AgentsEndpoints
 
         var agent = endpoints.MapGroup("/api/v1/agent").WithTags("Agent protocol").RequireAuthorization(AgentAuthentication.PolicyName);
         agent.MapGet("/whoami", WhoAmI);
+        Protocol.AgentProtocolEndpoints.Map(agent);
     }
 
     private static async Task<Ok<AgentResponse[]>> List(BuildDb db, AgentOrgNames orgs, TimeProvider time, IOptions<AgentsOptions> options, CancellationToken ct)

@@ -18,7 +18,7 @@ internal sealed class AgentsModule : IModule
         services.Configure<AgentsOptions>(configuration.GetSection("Agents"));
         services.AddScoped<IRunnerDirectory, RunnerDirectory>();
         services.AddScoped<AgentOrgNames>();
-        services.AddSingleton<AttemptExecution>();
+        services.AddScoped<Protocol.AgentProtocol>();
         services.AddHostedService<BuiltInAgent>();
         // A second scheme beside the API tokens' default one; only the agent endpoints ask for it.
         services.AddAuthentication()

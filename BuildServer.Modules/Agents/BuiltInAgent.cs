@@ -1,7 +1,10 @@
+using BuildServer.Modules.Agents.Protocol;
+using BuildServer.Modules.Agents.Worker;
 using BuildServer.Modules.Executors;
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Runs;
+using BuildServer.Modules.Runtime;
 using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,18 +15,22 @@ using Microsoft.Extensions.Options;
 namespace BuildServer.Modules.Agents;
 
 /// <summary>
-/// The agent inside the server process: <see cref="BuiltInAgentOptions.Slots"/> loops that each claim an
-/// attempt through the same lifecycle contract remote agents will use, and run it. An idle slot sleeps on
-/// the dispatch signal, so a new job is picked up the moment it is queued.
+/// The agent inside the server process: the same <see cref="AgentWorker"/> as a remote agent, talking the same
+/// protocol through an <see cref="InProcessTransport"/> (direct calls, cancels pushed at once). An idle slot's
+/// acquire waits on the dispatch signal, so a new job is picked up the moment it is queued. When the server
+/// stops, its running jobs stop and are reported lost (the next start declares lost whatever was not reported).
 /// </summary>
 internal sealed class BuiltInAgent(
     IServiceScopeFactory scopes,
     IDispatchSignal dispatch,
     IExecutor executor,
-    AttemptExecution execution,
+    IJobRunner jobs,
+    IAttemptCancellation cancellation,
     DataDirectory data,
     TimeProvider time,
     IOptions<BuiltInAgentOptions> options,
+    IOptions<AgentsOptions> agents,
+    ILoggerFactory loggers,
     ILogger<BuiltInAgent> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -35,7 +42,6 @@ internal sealed class BuiltInAgent(
             return;
         }
         var runner = await RegisterAsync(settings, stoppingToken);
-        await executor.RemoveLeftoversAsync(stoppingToken);
         await using (var scope = scopes.CreateAsyncScope())
         {
             var recovered = await scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>()
@@ -47,81 +53,17 @@ internal sealed class BuiltInAgent(
         }
         logger.LogInformation("Built-in agent {Name} ready with {Slots} slot(s), labels [{Labels}]",
             runner.Name, settings.Slots, string.Join(", ", runner.Labels));
+        var identity = new AgentIdentity(runner.Id, runner.Name, runner.Labels, null, Draining: false);
+        using var worker = new AgentWorker(new InProcessTransport(scopes, cancellation, identity), executor, jobs,
+            new AgentWorkerOptions(runner.Name, settings.Slots, data.Folder("agent-outbox"), agents.Value.Heartbeat)
+            {
+                LongPoll = settings.IdleRecheck,
+                DeliveryGrace = TimeSpan.FromSeconds(5),
+            },
+            time, loggers.CreateLogger("BuildServer.Modules.Agents.BuiltInAgent.Worker"));
         dispatch.Notify(); // whatever was queued before the start
-        await Task.WhenAll(Enumerable.Range(0, settings.Slots).Select(slot => SlotAsync(runner, slot, stoppingToken))
-            .Append(HeartbeatAsync(runner, stoppingToken)));
-    }
-
-    /// <summary>Renews the leases of the attempts this agent runs, and says it is alive, every <c>Agent:Heartbeat</c>.</summary>
-    private async Task HeartbeatAsync(RunnerRef runner, CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            await Quietly(Task.Delay(options.Value.Heartbeat, time, stoppingToken));
-            if (stoppingToken.IsCancellationRequested) return;
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                await scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>().RenewLeasesAsync(runner.Id, stoppingToken);
-                var db = scope.ServiceProvider.GetRequiredService<BuildDb>();
-                var now = time.GetUtcNow();
-                await using var gate = await scope.ServiceProvider.GetRequiredService<WriteGate>().EnterAsync(stoppingToken);
-                await db.Set<Runner>().Where(r => r.Id == runner.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.LastSeenAt, now), stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Heartbeat of the built-in agent failed; the next one is in {Interval}", options.Value.Heartbeat);
-            }
-        }
-    }
-
-    private async Task SlotAsync(RunnerRef runner, int slot, CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var pulse = dispatch.NextPulse; // taken before looking, so a job queued meanwhile still wakes us
-                ClaimedAttempt? claim;
-                await using (var scope = scopes.CreateAsyncScope())
-                {
-                    claim = await scope.ServiceProvider.GetRequiredService<IAttemptLifecycle>().TryClaimAsync(runner, stoppingToken);
-                }
-                if (claim is null)
-                {
-                    await Quietly(pulse.WaitAsync(options.Value.IdleRecheck, time, stoppingToken));
-                    continue;
-                }
-                await execution.RunAsync(runner, claim, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogError(e, "Built-in agent slot {Slot} failed; it retries in a second", slot);
-                await Quietly(Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken));
-            }
-        }
-    }
-
-    /// <summary>Waits for a wake-up or a pause to end; its time-out or the host stopping end the wait, not the slot
-    /// (the loop condition sees the stop).</summary>
-    private static async Task Quietly(Task wait)
-    {
-        try
-        {
-            await wait;
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-            // nothing to do: look for work again, or leave the loop
-        }
+        // The server stopping stops the jobs at once (reported lost): the built-in agent has no drain of its own.
+        await worker.RunAsync(stoppingToken, stoppingToken);
     }
 
     /// <summary><c>builtin@&lt;host&gt;#&lt;data folder hash&gt;</c>: stable across restarts, distinct for two nodes on one host.</summary>

@@ -57,10 +57,7 @@ public sealed class BuiltInAgentOptions
     // An array, not a list: the configuration binder replaces arrays but appends to lists.
     public string[] Labels { get; set; } = ["self-hosted", "linux", "x64", "builtin"];
 
-    /// <summary>How often the agent tells the server it is alive: its attempts' leases are renewed and its
-    /// <c>LastSeenAt</c> written (well within <c>Runs:Lease</c>).</summary>
-    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>How long an idle slot waits for a wake-up before it looks for work anyway (a safety net, not the pickup path).</summary>
+    /// <summary>How long an idle slot's acquire waits for a wake-up before it looks for work anyway (a safety net, not
+    /// the pickup path; a remote agent's long poll is 30 s).</summary>
     public TimeSpan IdleRecheck { get; set; } = TimeSpan.FromSeconds(30);
 }

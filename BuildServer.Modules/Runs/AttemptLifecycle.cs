@@ -31,7 +31,7 @@ internal sealed partial class AttemptLifecycle(
     public async Task<ClaimedAttempt?> TryClaimAsync(RunnerRef runner, CancellationToken ct)
     {
         // The scheduler decides (lane, quota, fair share, labels); the conditional update makes it exactly-once.
-        while (ready.Reserve(runner.Labels) is { } item)
+        while (ready.Reserve(runner.Labels, runner.OrgId) is { } item)
         {
             bool claimed;
             try
@@ -117,7 +117,7 @@ internal sealed partial class AttemptLifecycle(
             .Select(x => new
             {
                 x.Id, x.Number, x.JobId, x.Job!.Key, x.Job.SpecJson, x.Job.NeedsJson, x.RunId, RunNumber = x.Run!.Number, x.Run.ProjectId,
-                x.Run.Ref, x.Run.Sha, x.Run.ContextJson,
+                x.Run.Ref, x.Run.Sha, x.Run.ContextJson, x.LeaseExpiresAt, x.TimeoutAt,
                 StepIds = x.Steps.OrderBy(s => s.Index).Select(s => s.Id).ToList(),
             })
             .FirstAsync(ct);
@@ -130,7 +130,11 @@ internal sealed partial class AttemptLifecycle(
         // Secrets reach agents with the attempt (never stored with the spec): none exist until the secrets store lands.
         var context = new JobContext(github, run.Inputs, run.Vars, needs, new Dictionary<string, string>());
         return new ClaimedAttempt(a.Id, a.Number, a.JobId, a.Key, a.RunId, a.RunNumber, project, a.Ref, a.Sha,
-            AttemptFactory.Spec(a.SpecJson!), context, a.StepIds);
+            AttemptFactory.Spec(a.SpecJson!), context, a.StepIds)
+        {
+            LeaseExpiresAt = a.LeaseExpiresAt ?? time.GetUtcNow() + options.Value.Lease,
+            TimeoutAt = a.TimeoutAt,
+        };
     }
 
     public async Task StartStepAsync(long stepId, long logStart, CancellationToken ct)
@@ -254,6 +258,15 @@ internal sealed partial class AttemptLifecycle(
         var until = time.GetUtcNow() + options.Value.Lease;
         await using var gate = await writes.EnterAsync(ct);
         return await db.Set<JobAttempt>().Where(a => a.RunnerId == runnerId && a.Status == Status.Running)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.LeaseExpiresAt, until), ct);
+    }
+
+    public async Task<int> RenewLeasesAsync(long runnerId, IReadOnlyCollection<long> attemptIds, CancellationToken ct)
+    {
+        if (attemptIds.Count == 0) return 0;
+        var until = time.GetUtcNow() + options.Value.Lease;
+        await using var gate = await writes.EnterAsync(ct);
+        return await db.Set<JobAttempt>().Where(a => a.RunnerId == runnerId && a.Status == Status.Running && attemptIds.Contains(a.Id))
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.LeaseExpiresAt, until), ct);
     }
 

@@ -3,7 +3,8 @@ using BuildServer.Modules.Pipelines.Planning;
 namespace BuildServer.Modules.Runs;
 
 /// <summary>A runner (agent) as the run lifecycle knows it.</summary>
-public sealed record RunnerRef(long Id, string Name, IReadOnlySet<string> Labels);
+/// <param name="OrgId">An organisation's own agent runs only that organisation's jobs; null for a global agent.</param>
+public sealed record RunnerRef(long Id, string Name, IReadOnlySet<string> Labels, long? OrgId = null);
 
 /// <summary>An attempt a runner has claimed, with all it needs to execute it: the job's spec (fixed when the
 /// job was expanded, so a later edit of the pipeline changes nothing) and what its expressions see.</summary>
@@ -19,7 +20,14 @@ public sealed record ClaimedAttempt(
     string? Sha,
     JobSpec Spec,
     JobContext Context,
-    IReadOnlyList<long> StepIds);
+    IReadOnlyList<long> StepIds)
+{
+    /// <summary>The claim's lease: it ends here unless the runner renews it.</summary>
+    public DateTimeOffset LeaseExpiresAt { get; init; }
+
+    /// <summary>When the attempt times out (its claim plus the job's timeout); null without a timeout.</summary>
+    public DateTimeOffset? TimeoutAt { get; init; }
+}
 
 /// <param name="Outputs">The job's outputs (<c>needs.&lt;job&gt;.outputs</c> of its dependents), when it ran to its end.</param>
 public sealed record AttemptOutcome(Status Status, int? ExitCode = null, string? Reason = null, IReadOnlyDictionary<string, string>? Outputs = null);
@@ -57,6 +65,10 @@ public interface IAttemptLifecycle
     /// A runner calls it well within the lease (the built-in agent every <c>Agent:Heartbeat</c>); an attempt whose
     /// lease expires is declared lost by the reconciler.</summary>
     Task<int> RenewLeasesAsync(long runnerId, CancellationToken cancellationToken);
+
+    /// <summary>Renews only the leases of <paramref name="attemptIds"/> (the attempts the runner says it still runs):
+    /// an attempt it has forgotten (it restarted) keeps its lease, which expires, and the attempt is declared lost.</summary>
+    Task<int> RenewLeasesAsync(long runnerId, IReadOnlyCollection<long> attemptIds, CancellationToken cancellationToken);
 
     /// <summary>Declares lost every attempt the runner was running (the runner restarted or died).</summary>
     Task<int> RecoverRunnerAsync(long runnerId, string reason, CancellationToken cancellationToken);

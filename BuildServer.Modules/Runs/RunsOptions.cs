@@ -9,9 +9,10 @@ public sealed class RunsOptions
     /// or its retry policy's number if that is higher.</summary>
     public int MaxAttemptsOnLoss { get; set; } = 2;
 
-    /// <summary>How long a claim is valid without news from the runner; runners renew it while they run the attempt
-    /// (the built-in agent every <c>Agent:Heartbeat</c>), and the reconciler declares an attempt whose lease expired lost.</summary>
-    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>How long a claim is valid without news from the runner: every agent heartbeat (<c>Agents:Heartbeat</c>,
+    /// 10 s) renews the leases of the attempts it runs, and the reconciler declares an attempt whose lease expired lost
+    /// (then retries it). So 30 s of an agent's silence loses its attempts.</summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The retry policy of jobs whose workflow sets none (<c>retry:</c>): by default a failed or timed-out
     /// job is not retried (one attempt).</summary>

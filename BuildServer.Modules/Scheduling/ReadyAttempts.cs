@@ -137,8 +137,9 @@ public sealed partial class ReadyAttempts(IOptions<SchedulerOptions> options, Ti
     }
 
     /// <summary>Picks the attempt an agent with <paramref name="agentLabels"/> should run now, takes it out of the
-    /// queue and counts it as running for its organisation; null when none can run there.</summary>
-    public ReadyItem? Reserve(IReadOnlySet<string> agentLabels)
+    /// queue and counts it as running for its organisation; null when none can run there. An organisation's own agent
+    /// (<paramref name="onlyOrg"/>) takes only that organisation's work.</summary>
+    public ReadyItem? Reserve(IReadOnlySet<string> agentLabels, long? onlyOrg = null)
     {
         var now = time.GetUtcNow();
         lock (_lock)
@@ -151,6 +152,7 @@ public sealed partial class ReadyAttempts(IOptions<SchedulerOptions> options, Ti
                 var bestRatio = double.MaxValue;
                 foreach (var (orgId, orgLane) in lane.Orgs)
                 {
+                    if (onlyOrg is { } only && orgId != only) continue;
                     var org = _orgs[orgId];
                     if (org.AtQuota) continue;
                     var head = orgLane.OldestRunnableOn(have, this);

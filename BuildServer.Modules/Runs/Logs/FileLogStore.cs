@@ -13,9 +13,50 @@ internal sealed class FileLogStore(DataDirectory data) : ILogStore
 
     private string PathOf(long runId, long attemptId) => Path.Combine(data.Root, "logs", runId.ToString(), attemptId + ".log");
 
-    public ILogWriter OpenWriter(long runId, long attemptId)
+    // Chunk appends of one attempt are serialised; attempts share 64 locks (no per-attempt state to clean up).
+    private readonly SemaphoreSlim[] _chunkLocks = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+
+    public async Task<ChunkResult> AppendChunkAsync(long runId, long attemptId, long sequence, long offset, ReadOnlyMemory<byte> chunk, long maxLength, CancellationToken ct)
     {
         var path = PathOf(runId, attemptId);
+        var gate = _chunkLocks[(int)(attemptId & 63)];
+        await gate.WaitAsync(ct);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            // "<log>.seq" holds the last stored sequence number and the log length it vouches for, written after the log.
+            await using var state = new FileStream(path + ".seq", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1);
+            var stored = new byte[16];
+            var (lastSequence, length) = state.Length >= 16 && state.Read(stored) == 16
+                ? (BitConverter.ToInt64(stored, 0), BitConverter.ToInt64(stored, 8))
+                : (0L, 0L);
+            if (sequence <= lastSequence) return new ChunkResult(ChunkOutcome.Duplicate, lastSequence, length);
+            if (sequence != lastSequence + 1) return new ChunkResult(ChunkOutcome.OutOfOrder, lastSequence, length);
+            if (offset != length) return new ChunkResult(ChunkOutcome.OffsetMismatch, lastSequence, length);
+            if (length + chunk.Length > maxLength) return new ChunkResult(ChunkOutcome.TooLarge, lastSequence, length);
+            await using (var log = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.Asynchronous))
+            {
+                if (log.Length != length) log.SetLength(length); // bytes of a chunk whose sequence was never stored
+                log.Position = length;
+                await log.WriteAsync(chunk, ct);
+            }
+            BitConverter.TryWriteBytes(stored.AsSpan(0, 8), sequence);
+            BitConverter.TryWriteBytes(stored.AsSpan(8, 8), length + chunk.Length);
+            state.Position = 0;
+            state.Write(stored);
+            return new ChunkResult(ChunkOutcome.Stored, sequence, length + chunk.Length);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public ILogWriter OpenWriter(long runId, long attemptId) => OpenWriterAt(PathOf(runId, attemptId));
+
+    /// <summary>A writer of this store's line format appending to any file (an agent's outbox keeps its logs so).</summary>
+    internal static ILogWriter OpenWriterAt(string path)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         return new FileLogWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024, FileOptions.None));
     }

@@ -15,7 +15,34 @@ public interface ILogStore
 
     /// <summary>The last <paramref name="lines"/> lines within the range.</summary>
     Task<LogSlice> TailAsync(LogRange range, int lines, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends a chunk of an agent's log (lines already in the store's format), exactly once: chunk
+    /// <paramref name="sequence"/> must follow the last stored one and start at the stored length
+    /// (<paramref name="offset"/>); a chunk stored already is acknowledged again without writing. The log and its
+    /// sequence are kept together, so a crash between them is repaired on the next append (the log is cut back to
+    /// the length its sequence vouches for). Chunks of one attempt are appended one at a time.
+    /// </summary>
+    /// <param name="maxLength">The attempt's log may not grow beyond this many bytes.</param>
+    Task<ChunkResult> AppendChunkAsync(long runId, long attemptId, long sequence, long offset, ReadOnlyMemory<byte> data, long maxLength, CancellationToken cancellationToken);
 }
+
+public enum ChunkOutcome
+{
+    Stored,
+    /// <summary>A re-send of a stored chunk: acknowledged, nothing written.</summary>
+    Duplicate,
+    /// <summary>A chunk after a gap: the one before it has not arrived.</summary>
+    OutOfOrder,
+    /// <summary>The chunk's offset is not where the stored log ends.</summary>
+    OffsetMismatch,
+    /// <summary>The chunk would take the attempt's log over its cap.</summary>
+    TooLarge,
+}
+
+/// <param name="Sequence">The last stored chunk's sequence number (0: none yet).</param>
+/// <param name="Length">The stored log's length.</param>
+public sealed record ChunkResult(ChunkOutcome Outcome, long Sequence, long Length);
 
 /// <summary>A byte range of an attempt's log; <see cref="End"/> null means "up to what is written so far".</summary>
 public sealed record LogRange(long RunId, long AttemptId, long Start = 0, long? End = null);
