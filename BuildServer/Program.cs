@@ -8,6 +8,7 @@ var root = new RootCommand("BuildServer: a self-hosted build server in one binar
     MigrateCommand.Create(),
     ValidateCommand.Create(),
     RunCommand.Create(),
+    AgentCommand.Create(),
 };
 // Termination signals are each verb's own business: `serve` stops gracefully through the host (its shutdown
 // timeout, not System.CommandLine's 2 s), `run` cancels the job and still runs its always() steps.

@@ -19,6 +19,7 @@ internal sealed class AgentsModule : IModule
         services.AddScoped<IRunnerDirectory, RunnerDirectory>();
         services.AddScoped<AgentOrgNames>();
         services.AddScoped<Protocol.AgentProtocol>();
+        services.AddHostedService<Protocol.LeaseGraceAtStart>();
         services.AddHostedService<BuiltInAgent>();
         // A second scheme beside the API tokens' default one; only the agent endpoints ask for it.
         services.AddAuthentication()

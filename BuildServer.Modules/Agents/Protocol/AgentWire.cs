@@ -21,7 +21,8 @@ public static class AgentWire
     public static readonly IReadOnlySet<Status> FinalStatuses =
         new HashSet<Status> { Status.Succeeded, Status.Failed, Status.Cancelled, Status.TimedOut, Status.Lost, Status.Skipped };
 
-    public static string Version => typeof(AgentWire).Assembly.GetName().Version?.ToString() ?? "0.0.0";
+    /// <summary>This build's version (the server's and the agent's are the same binary's).</summary>
+    public static string Version => Https.ServerInfo.Version;
 }
 
 /// <param name="Wait">Seconds to hold the call when no work is there (0–30; default 30).</param>
