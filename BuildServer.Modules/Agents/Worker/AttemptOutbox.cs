@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using BuildServer.Modules.Agents.Protocol;
@@ -165,10 +166,18 @@ internal sealed class AttemptOutbox
                 TryDelete(_dir);
                 return Delivery.Discarded;
             }
-            catch (Exception e) when (e is ServerUnavailableException or AgentCallRefusedException && !ct.IsCancellationRequested)
+            catch (Exception e) when (!ct.IsCancellationRequested)
             {
+                // Unreachable, refused for now (a disabled agent's 401), or a failure of our own: the reports stay on disk.
                 var pause = backoff.Delay(failures++);
-                if (failures == 1) logger.LogWarning("Attempt {AttemptId}: reports wait on disk, the server answered: {Error}; retrying in {Pause}", AttemptId, e.Message, pause);
+                if (failures == 1 && e is ServerUnavailableException or AgentCallRefusedException)
+                {
+                    logger.LogWarning("Attempt {AttemptId}: reports wait on disk ({Error}); retrying in {Pause}", AttemptId, e.Message, pause);
+                }
+                else if (failures == 1)
+                {
+                    logger.LogError(e, "Attempt {AttemptId}: delivering its reports failed; retrying in {Pause}", AttemptId, pause);
+                }
                 await Wait(Task.Delay(pause, ct));
                 continue;
             }
@@ -204,17 +213,30 @@ internal sealed class AttemptOutbox
     /// <summary>Sends whole lines of the log from where the server's copy ends, up to <paramref name="upTo"/>, in chunks.</summary>
     private async Task SendLogAsync(IAgentTransport transport, long upTo, ILogger logger, CancellationToken ct)
     {
-        if (_logCut || !File.Exists(LogPath)) return;
+        if (_logCut || Math.Min(upTo, LogLength) <= _sentOffset) return; // nothing new: no file opened, no buffer taken
         await using var log = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
-        var buffer = new byte[AgentWire.ChunkBytes];
+        var buffer = ArrayPool<byte>.Shared.Rent(AgentWire.ChunkBytes);
+        try
+        {
+            await SendChunksAsync(transport, log, buffer, upTo, logger, ct);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task SendChunksAsync(IAgentTransport transport, FileStream log, byte[] rented, long upTo, ILogger logger, CancellationToken ct)
+    {
+        var buffer = rented.AsMemory(0, AgentWire.ChunkBytes);
         while (true)
         {
             var end = Math.Min(upTo, log.Length);
             if (_sentOffset >= end) return;
             log.Position = _sentOffset;
             var count = (int)Math.Min(buffer.Length, end - _sentOffset);
-            await log.ReadExactlyAsync(buffer.AsMemory(0, count), ct);
-            var whole = Array.LastIndexOf(buffer, (byte)'\n', count - 1) + 1;
+            await log.ReadExactlyAsync(buffer[..count], ct);
+            var whole = buffer.Span[..count].LastIndexOf((byte)'\n') + 1;
             if (whole == 0)
             {
                 if (count < buffer.Length) return; // a line still being written
@@ -225,7 +247,7 @@ internal sealed class AttemptOutbox
             }
             try
             {
-                var stored = await transport.SendLogAsync(AttemptId, _sequence + 1, _sentOffset, buffer.AsMemory(0, whole), ct);
+                var stored = await transport.SendLogAsync(AttemptId, _sequence + 1, _sentOffset, buffer[..whole], ct);
                 _sequence = stored.Sequence;
                 _sentOffset = stored.Length;
             }
