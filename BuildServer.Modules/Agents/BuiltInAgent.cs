@@ -83,7 +83,7 @@ internal sealed class BuiltInAgent(
         }
         runner.Labels = [.. settings.Labels.Distinct()];
         runner.Slots = settings.Slots;
-        runner.Version = typeof(BuiltInAgent).Assembly.GetName().Version?.ToString();
+        runner.Version = BuildInfo.Version;
         runner.LastSeenAt = time.GetUtcNow();
         await db.SaveChangesAsync(ct);
         return new RunnerRef(runner.Id, runner.Name, runner.Labels.ToHashSet());

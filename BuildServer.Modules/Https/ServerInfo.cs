@@ -1,4 +1,4 @@
-using System.Reflection;
+using BuildServer.Modules.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -10,10 +10,6 @@ public sealed record ServerInfoResponse(string Version, string? HttpsUrl, string
 
 internal static class ServerInfo
 {
-    public static readonly string Version =
-        (Assembly.GetEntryAssembly() ?? typeof(ServerInfo).Assembly).GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-            .Split('+')[0] ?? "0.0.0";
-
     public static Ok<ServerInfoResponse> Get(IServerCertificate certificate) =>
-        TypedResults.Ok(new ServerInfoResponse(Version, certificate.PublicUrl?.ToString().TrimEnd('/'), certificate.Fingerprint, Agents.Protocol.AgentWire.ProtocolVersion));
+        TypedResults.Ok(new ServerInfoResponse(BuildInfo.Version, certificate.PublicUrl?.ToString().TrimEnd('/'), certificate.Fingerprint, BuildInfo.AgentProtocol));
 }

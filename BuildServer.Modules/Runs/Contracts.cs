@@ -84,3 +84,29 @@ public interface IAttemptCancellation
 
     void Cancel(long attemptId);
 }
+
+/// <summary>Who holds an attempt and how it stands, for checking an agent's report about it.</summary>
+public sealed record AttemptHolder(long RunId, long? RunnerId, Status Status, string? FailureReason);
+
+/// <summary>An attempt's latest transition: where it went, who moved it (<c>runner:&lt;id&gt;</c>, <c>reconciler</c>...), why.</summary>
+public sealed record AttemptTransition(Status To, string Actor, string? Reason);
+
+/// <summary>An attempt a runner runs, and whether someone asked to cancel it (or its run).</summary>
+public sealed record RunnerAttempt(long AttemptId, bool CancelRequested);
+
+/// <summary>The Runs module's read side for the agent protocol: what an agent may report on, and its running work.</summary>
+public interface IRunnerAttempts
+{
+    Task<AttemptHolder?> FindAsync(long attemptId, CancellationToken cancellationToken);
+
+    /// <summary>The id of the attempt's step <paramref name="index"/>; null if it has none.</summary>
+    Task<long?> StepIdAsync(long attemptId, int index, CancellationToken cancellationToken);
+
+    Task<AttemptTransition?> LastTransitionAsync(long attemptId, CancellationToken cancellationToken);
+
+    /// <summary>Those of <paramref name="attemptIds"/> that are running on the runner.</summary>
+    Task<IReadOnlyList<RunnerAttempt>> RunningAsync(long runnerId, IReadOnlyCollection<long> attemptIds, CancellationToken cancellationToken);
+
+    /// <summary>Gives the running attempts of these runners one more <c>Runs:Lease</c> from now.</summary>
+    Task<int> ExtendLeasesAsync(IReadOnlyCollection<long> runnerIds, CancellationToken cancellationToken);
+}

@@ -36,6 +36,7 @@ internal sealed class Reconciler(
     IAttemptCancellation cancellation,
     ReadyAttempts ready,
     IRunnerDirectory runners,
+    LeaseGrace grace,
     TimeProvider time,
     IOptions<RunsOptions> options,
     ILogger<Reconciler> logger)
@@ -63,6 +64,7 @@ internal sealed class Reconciler(
 
     private async Task<int> ExpireLeasesAsync(CancellationToken ct)
     {
+        if (grace.Held) return 0; // the server is starting: leases get their grace first, the next pass judges them
         var now = time.GetUtcNow();
         // Few rows (running attempts), and SQLite cannot compare DateTimeOffset in SQL: the times are compared here.
         var running = await db.Set<JobAttempt>().AsNoTracking().Where(a => a.Status == Status.Running)

@@ -18,6 +18,8 @@ internal sealed class RunsModule : IModule
         services.AddScoped<AttemptLifecycle>();
         services.AddScoped<OrgQuotaCheck>();
         services.AddScoped<IAttemptLifecycle>(sp => sp.GetRequiredService<AttemptLifecycle>());
+        services.AddScoped<IRunnerAttempts, RunnerAttempts>();
+        services.AddSingleton<LeaseGrace>();
         services.AddScoped<IRunTrigger, TriggerRun>();
         services.AddScoped<CancelRun>();
         services.AddScoped<RetryAdmission>();

@@ -23,7 +23,7 @@ public sealed partial class ModuleBoundaryTests
         ["Runs"] = ["Hosting", "Persistence", "Security", "Projects", "Pipelines", "Scheduling"],
         ["Executors"] = ["Hosting"],
         ["Runtime"] = ["Hosting", "Pipelines", "Executors"],
-        ["Agents"] = ["Hosting", "Persistence", "Security", "Projects", "Pipelines", "Runs", "Scheduling", "Executors", "Runtime"],
+        ["Agents"] = ["Hosting", "Https", "Persistence", "Security", "Projects", "Pipelines", "Runs", "Scheduling", "Executors", "Runtime"],
     };
 
     // The composition root lists every module by design.

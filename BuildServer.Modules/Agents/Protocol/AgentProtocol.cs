@@ -42,6 +42,7 @@ internal sealed class AgentProtocol(
     BuildDb db,
     WriteGate writes,
     IAttemptLifecycle lifecycle,
+    IRunnerAttempts attempts,
     IDispatchSignal dispatch,
     ILogStore logs,
     TimeProvider time,
@@ -82,17 +83,14 @@ internal sealed class AgentProtocol(
         {
             await db.Set<Runner>().Where(r => r.Id == agent.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.LastSeenAt, now), ct);
         }
-        var mine = named.Count == 0 ? [] : await db.Set<JobAttempt>().AsNoTracking()
-            .Where(a => named.Contains(a.Id) && a.RunnerId == agent.Id && a.Status == Status.Running)
-            .Select(a => new { a.Id, Cancel = a.CancelRequestedAt != null || a.Run!.CancelRequestedAt != null })
-            .ToListAsync(ct);
-        var abandon = named.Except(mine.Select(a => a.Id)).ToArray();
+        var mine = await attempts.RunningAsync(agent.Id, named, ct);
+        var abandon = named.Except(mine.Select(a => a.AttemptId)).ToArray();
         if (abandon.Length > 0)
         {
             logger.LogInformation("Agent {Agent} still runs attempt(s) {Attempts} that are no longer its own; it is told to abandon them",
                 agent.Name, string.Join(", ", abandon));
         }
-        return new HeartbeatResponse([.. mine.Where(a => a.Cancel).Select(a => a.Id)], abandon, agent.Draining, options.Value.Heartbeat.TotalSeconds);
+        return new HeartbeatResponse([.. mine.Where(a => a.CancelRequested).Select(a => a.AttemptId)], abandon, agent.Draining, options.Value.Heartbeat.TotalSeconds);
     }
 
     public async Task<Answer<ChunkResult>> AppendLogAsync(AgentIdentity agent, long attemptId, long sequence, long offset, ReadOnlyMemory<byte> chunk, CancellationToken ct)
@@ -124,8 +122,7 @@ internal sealed class AgentProtocol(
     /// retried, timed out by the server) is refused as superseded.</summary>
     public async Task<Answer<CompletionResponse>> CompleteAsync(AgentIdentity agent, long attemptId, AttemptOutcome outcome, StepEnd? lastStep, CancellationToken ct)
     {
-        var attempt = await db.Set<JobAttempt>().AsNoTracking().Where(a => a.Id == attemptId)
-            .Select(a => new { a.RunnerId, a.Status }).FirstOrDefaultAsync(ct);
+        var attempt = await attempts.FindAsync(attemptId, ct);
         if (attempt is null) return Answer<CompletionResponse>.Refused(AttemptRefusal.Unknown, $"Attempt {attemptId} does not exist.");
         if (attempt.RunnerId != agent.Id) return NotYours<CompletionResponse>(agent, attemptId);
         StepReport? last = null;
@@ -141,8 +138,7 @@ internal sealed class AgentProtocol(
         }
         // Not applied: this very result once before (its answer was lost), or the attempt ended otherwise.
         var actor = "runner:" + agent.Id;
-        var end = await db.Set<AttemptEvent>().AsNoTracking().Where(e => e.AttemptId == attemptId)
-            .OrderByDescending(e => e.Id).Select(e => new { e.To, e.Actor, e.Reason }).FirstOrDefaultAsync(ct);
+        var end = await attempts.LastTransitionAsync(attemptId, ct);
         if (end is not null && end.Actor == actor && end.To == outcome.Status)
         {
             return new Answer<CompletionResponse>(new CompletionResponse(attemptId, outcome.Status, Duplicate: true));
@@ -153,11 +149,9 @@ internal sealed class AgentProtocol(
     }
 
     /// <summary>The attempt, if it is this agent's and still running; else why not.</summary>
-    private async Task<(JobAttempt? Attempt, (AttemptRefusal Refusal, string? Detail)? Refusal)> OwnRunningAsync(AgentIdentity agent, long attemptId, CancellationToken ct)
+    private async Task<(AttemptHolder? Attempt, (AttemptRefusal Refusal, string? Detail)? Refusal)> OwnRunningAsync(AgentIdentity agent, long attemptId, CancellationToken ct)
     {
-        var attempt = await db.Set<JobAttempt>().AsNoTracking().Where(a => a.Id == attemptId)
-            .Select(a => new JobAttempt { Id = a.Id, RunId = a.RunId, RunnerId = a.RunnerId, Status = a.Status, FailureReason = a.FailureReason })
-            .FirstOrDefaultAsync(ct);
+        var attempt = await attempts.FindAsync(attemptId, ct);
         if (attempt is null) return (null, (AttemptRefusal.Unknown, $"Attempt {attemptId} does not exist."));
         if (attempt.RunnerId != agent.Id)
         {
@@ -181,8 +175,7 @@ internal sealed class AgentProtocol(
         $"Attempt {attemptId} has already ended ({status?.ToWire() ?? "unknown"}{(reason is null ? "" : ": " + reason)}); " +
         "this report is discarded (a lost attempt is retried as a new attempt).";
 
-    private Task<long?> StepIdAsync(long attemptId, int index, CancellationToken ct) =>
-        db.Set<Step>().Where(s => s.AttemptId == attemptId && s.Index == index).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
+    private Task<long?> StepIdAsync(long attemptId, int index, CancellationToken ct) => attempts.StepIdAsync(attemptId, index, ct);
 
     /// <summary>Waits; false when the wait timed out or was cancelled.</summary>
     private static async Task<bool> Pause(Task wait)

@@ -1,3 +1,4 @@
+using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Pipelines.Planning;
 using BuildServer.Modules.Runs;
 
@@ -7,7 +8,7 @@ namespace BuildServer.Modules.Agents.Protocol;
 public static class AgentWire
 {
     /// <summary>The protocol version this build speaks; an agent sends it in <see cref="ProtocolHeader"/> on every call.</summary>
-    public const int ProtocolVersion = 1;
+    public const int ProtocolVersion = BuildInfo.AgentProtocol;
 
     public const string ProtocolHeader = "BuildServer-Agent-Protocol";
 
@@ -22,7 +23,7 @@ public static class AgentWire
         new HashSet<Status> { Status.Succeeded, Status.Failed, Status.Cancelled, Status.TimedOut, Status.Lost, Status.Skipped };
 
     /// <summary>This build's version (the server's and the agent's are the same binary's).</summary>
-    public static string Version => Https.ServerInfo.Version;
+    public static string Version => BuildInfo.Version;
 }
 
 /// <param name="Wait">Seconds to hold the call when no work is there (0–30; default 30).</param>

@@ -1,0 +1,34 @@
+using BuildServer.Modules.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace BuildServer.Modules.Runs;
+
+internal sealed class RunnerAttempts(BuildDb db, WriteGate writes, TimeProvider time, IOptions<RunsOptions> options) : IRunnerAttempts
+{
+    public Task<AttemptHolder?> FindAsync(long attemptId, CancellationToken ct) =>
+        db.Set<JobAttempt>().AsNoTracking().Where(a => a.Id == attemptId)
+            .Select(a => new AttemptHolder(a.RunId, a.RunnerId, a.Status, a.FailureReason)).FirstOrDefaultAsync(ct);
+
+    public Task<long?> StepIdAsync(long attemptId, int index, CancellationToken ct) =>
+        db.Set<Step>().Where(s => s.AttemptId == attemptId && s.Index == index).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
+
+    public Task<AttemptTransition?> LastTransitionAsync(long attemptId, CancellationToken ct) =>
+        db.Set<AttemptEvent>().AsNoTracking().Where(e => e.AttemptId == attemptId).OrderByDescending(e => e.Id)
+            .Select(e => new AttemptTransition(e.To, e.Actor, e.Reason)).FirstOrDefaultAsync(ct);
+
+    public async Task<IReadOnlyList<RunnerAttempt>> RunningAsync(long runnerId, IReadOnlyCollection<long> attemptIds, CancellationToken ct) =>
+        attemptIds.Count == 0 ? [] : await db.Set<JobAttempt>().AsNoTracking()
+            .Where(a => attemptIds.Contains(a.Id) && a.RunnerId == runnerId && a.Status == Status.Running)
+            .Select(a => new RunnerAttempt(a.Id, a.CancelRequestedAt != null || a.Run!.CancelRequestedAt != null))
+            .ToListAsync(ct);
+
+    public async Task<int> ExtendLeasesAsync(IReadOnlyCollection<long> runnerIds, CancellationToken ct)
+    {
+        if (runnerIds.Count == 0) return 0;
+        var until = time.GetUtcNow() + options.Value.Lease;
+        await using var gate = await writes.EnterAsync(ct);
+        return await db.Set<JobAttempt>().Where(a => a.Status == Status.Running && a.RunnerId != null && runnerIds.Contains(a.RunnerId.Value))
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.LeaseExpiresAt, until), ct);
+    }
+}
