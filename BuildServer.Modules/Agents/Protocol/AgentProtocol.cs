@@ -160,7 +160,9 @@ internal sealed class AgentProtocol(
         }
         if (attempt.Status.IsFinished())
         {
-            return (null, (AttemptRefusal.Superseded, Superseded(attemptId, attempt.Status, attempt.FailureReason)));
+            var detail = Superseded(attemptId, attempt.Status, attempt.FailureReason);
+            logger.LogWarning("A report of agent {Agent} on attempt {AttemptId} refused: {Detail}", agent.Name, attemptId, detail);
+            return (null, (AttemptRefusal.Superseded, detail));
         }
         return (attempt, null);
     }

@@ -33,7 +33,9 @@ public sealed record AcquireRequest(int? Wait);
 /// expansion, what its expressions see, secrets for this attempt only) and its lease.</summary>
 /// <param name="Steps">How many steps the job has; step updates name a step by its index.</param>
 /// <param name="LeaseExpiresAt">The lease ends here unless heartbeats extend it; then the attempt is declared lost.</param>
-/// <param name="TimeoutAt">The job's timeout: the agent stops it at this time (cancel, always() steps, then timed_out).</param>
+/// <param name="TimeoutAt">When the server counts the attempt as timed out (the claim plus the job's timeout). The agent's
+/// runtime enforces <c>timeout-minutes</c> itself from the moment it starts the job, a few milliseconds later; the server
+/// marks the attempt <c>timed_out</c> only if no result came by this time plus <c>Runs:TimeoutGrace</c>.</param>
 public sealed record AgentJob(
     long AttemptId,
     int Number,

@@ -116,6 +116,10 @@ public static class RemoteAgent
                 throw new AgentSetupException($"the server's certificate has the fingerprint {seen}, not the pinned one: refusing to connect " +
                                               "(check --ca-fingerprint against the fingerprint in the server's log).");
             }
+            if (Innermost(e) is System.Security.Authentication.AuthenticationException tls)
+            {
+                throw new AgentSetupException($"the server's certificate is not trusted ({tls.Message}): pin it with --ca-fingerprint or name its CA with --ca-cert.");
+            }
             if (!registered) throw new AgentSetupException($"{connection.Http.BaseAddress} cannot be reached to register: {e.Message}");
             logger.LogWarning("The server cannot be reached now ({Error}); the agent starts anyway and retries", e.Message);
             return null;
@@ -148,6 +152,8 @@ public static class RemoteAgent
         WriteCredentials(options.WorkDir, credentials);
         return credentials;
     }
+
+    private static Exception Innermost(Exception e) => e.InnerException is { } inner ? Innermost(inner) : e;
 
     private static string ProblemText(string body)
     {
