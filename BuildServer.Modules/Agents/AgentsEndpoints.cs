@@ -44,6 +44,7 @@ internal static class AgentsEndpoints
 
         var agent = endpoints.MapGroup("/api/v1/agent").WithTags("Agent protocol").RequireAuthorization(AgentAuthentication.PolicyName);
         agent.MapGet("/whoami", WhoAmI);
+        agent.MapPut("/self", UpdateSelf);
         Protocol.AgentProtocolEndpoints.Map(agent);
     }
 
@@ -89,6 +90,25 @@ internal static class AgentsEndpoints
         return await db.Set<Runner>().AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, ct) is { } runner
             ? TypedResults.Ok(new WhoAmIResponse(runner.Id, runner.Name, [.. runner.Labels], runner.Disabled, runner.Draining))
             : Problems.NotFound("Agent", id);
+    }
+
+    /// <summary>An agent restarted with other labels, slots or version says so (its name stays: it is how admins know it).</summary>
+    private static async Task<Results<Ok<WhoAmIResponse>, ValidationProblem, ProblemHttpResult>> UpdateSelf(
+        ClaimsPrincipal user, RegisterAgentRequest request, BuildDb db, WriteGate gate, CancellationToken ct)
+    {
+        if (request.Name is not null) return Problems.Field("name", "An agent's name is fixed at registration.");
+        if (RegisterAgent.Validate(request) is { } invalid) return invalid;
+        var id = AgentAuthentication.AgentId(user);
+        await using (await gate.EnterAsync(ct))
+        {
+            var runner = await db.Set<Runner>().FirstOrDefaultAsync(r => r.Id == id, ct);
+            if (runner is null) return Problems.NotFound("Agent", id);
+            runner.Labels = [.. request.Labels!.Distinct(StringComparer.Ordinal)];
+            runner.Slots = request.Slots!.Value;
+            runner.Version = request.Version;
+            await db.SaveChangesAsync(ct);
+            return TypedResults.Ok(new WhoAmIResponse(runner.Id, runner.Name, [.. runner.Labels], runner.Disabled, runner.Draining));
+        }
     }
 
     private static ProblemHttpResult BuiltInRefused(Runner runner) =>

@@ -107,7 +107,7 @@ internal static partial class RegisterAgent
             new RegisterAgentResponse(runner.Id, secret, runner.Name, [.. runner.Labels], runner.Slots, await orgs.NameAsync(orgId, ct)));
     }
 
-    private static ValidationProblem? Validate(RegisterAgentRequest request)
+    internal static ValidationProblem? Validate(RegisterAgentRequest request)
     {
         if (request.Name is not null && !NamePattern().IsMatch(request.Name))
         {

@@ -66,9 +66,10 @@ public static class RemoteAgent
                 return Incompatible;
             }
             var credentials = saved ?? await RegisterAsync(connection, options, pin, stop);
-            if (saved is not null && options.Token is not null)
+            if (saved is not null)
             {
-                logger.LogInformation("Already registered as {Name} (agent {Id}); the registration token is not used", saved.Name, saved.AgentId);
+                if (options.Token is not null) logger.LogInformation("Already registered as {Name} (agent {Id}); the registration token is not used", saved.Name, saved.AgentId);
+                await DescribeSelfAsync(connection, credentials.Token, options, logger, stop);
             }
             await using var services = Services(options.WorkDir, loggers);
             using var worker = new AgentWorker(new HttpAgentTransport(connection.Http, credentials.Token),
@@ -127,6 +128,35 @@ public static class RemoteAgent
         if (info is null || info.AgentProtocol == AgentWire.ProtocolVersion) return null;
         return $"the server (BuildServer {info.Version}) speaks agent protocol {info.AgentProtocol}, this agent (BuildServer {AgentWire.Version}) " +
                $"speaks {AgentWire.ProtocolVersion}: install BuildServer {info.Version} on the agent.";
+    }
+
+    /// <summary>A restart may bring other labels, slots or a new version: the server learns them before any work is taken.</summary>
+    private static async Task DescribeSelfAsync(AgentConnection connection, string token, RemoteAgentOptions options, ILogger logger, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, "api/v1/agent/self")
+        {
+            Content = JsonContent.Create(new RegisterAgentRequest(null, [.. options.Labels], options.Slots, AgentWire.Version), options: JsonDefaults.Options),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Add(AgentWire.ProtocolHeader, AgentWire.ProtocolVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(20));
+            using var response = await connection.Http.SendAsync(request, timeout.Token);
+            if (response.StatusCode == System.Net.HttpStatusCode.BadRequest)
+            {
+                throw new AgentSetupException("the server refuses these settings: " + ProblemText(await response.Content.ReadAsStringAsync(ct)));
+            }
+            if (!response.IsSuccessStatusCode)
+            {
+                logger.LogWarning("Labels, slots and version could not be updated on the server ({Status}); it keeps the registered ones", (int)response.StatusCode);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning("Labels, slots and version could not be updated on the server ({Error}); it keeps the registered ones", e.Message);
+        }
     }
 
     private static async Task<SavedCredentials> RegisterAsync(AgentConnection connection, RemoteAgentOptions options, string? pin, CancellationToken ct)
