@@ -173,13 +173,23 @@ public sealed class AgentProtocolTests(Db db)
         await ApiClient.Expect(await agent.CompleteAsync(job["attemptId"]!.GetValue<long>(), new { status = "succeeded" }), HttpStatusCode.OK);
     }
 
-    [TestCase(31)]
-    [TestCase(-1)]
-    public async Task Acquire_WaitOutOfRange_Returns400NamingWait(int wait)
+    [TestCase("31")]
+    [TestCase("-1")]
+    public async Task Acquire_WaitOutOfRange_Returns400NamingWait(string wait) => await ExpectWaitRefusedAsync(wait);
+
+    /// <summary>Fails today: a query value that does not bind is described by the shared problem handler under
+    /// "request", not under the parameter's name (BuildServer.Modules/Hosting/Problems.cs).</summary>
+    [Test]
+    public async Task Acquire_WaitNotANumber_Returns400NamingWait() => await ExpectWaitRefusedAsync("soon");
+
+    private async Task ExpectWaitRefusedAsync(string wait)
     {
         using var agent = await AgentApi.RegisterAsync(_server, [NextName()]);
 
-        await ExpectFieldAsync(await agent.AcquireAsync(wait), "wait");
+        var response = await agent.Http.PostAsync($"acquire?wait={wait}", null);
+
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.That(problem["errors"]?["wait"], Is.Not.Null, problem.ToJsonString());
     }
 
     [Test]
@@ -297,6 +307,12 @@ public sealed class AgentProtocolTests(Db db)
         var tooLarge = AgentApi.Lines(new string('x', MaxChunk));
         Assert.That(tooLarge, Has.Length.GreaterThan(MaxChunk));
         await ExpectReasonAsync(await agent.LogAsync(attemptId, 2, first.Length, tooLarge), HttpStatusCode.RequestEntityTooLarge, "chunk_too_large");
+        // Without a Content-Length (chunked transfer) the server finds out while reading, and still refuses it.
+        using (var chunked = new HttpRequestMessage(HttpMethod.Put, $"attempts/{attemptId}/log/2?offset={first.Length}") { Content = new ByteArrayContent(tooLarge) })
+        {
+            chunked.Headers.TransferEncodingChunked = true;
+            await ExpectReasonAsync(await agent.Http.SendAsync(chunked), HttpStatusCode.RequestEntityTooLarge, "chunk_too_large");
+        }
 
         // Chunks under the chunk cap until the attempt's log would pass its cap.
         var block = AgentApi.Lines(new string('y', 900));
@@ -351,7 +367,8 @@ public sealed class AgentProtocolTests(Db db)
         yield return new TestCaseData("{\"state\": \"started\", \"logOffset\": -1}", "logOffset").SetName("{m}(negative logOffset)");
         yield return new TestCaseData("{\"state\": \"finished\", \"logOffset\": 0}", "status").SetName("{m}(finished without status)");
         yield return new TestCaseData("{\"state\": \"finished\", \"logOffset\": 0, \"status\": \"running\"}", "status").SetName("{m}(finished as running)");
-        yield return new TestCaseData("{\"state\": ", "body").SetName("{m}(malformed JSON)");
+        yield return new TestCaseData("{", "body").SetName("{m}(malformed JSON)");
+        yield return new TestCaseData("{\"state\": ", "state").SetName("{m}(cut off in a value)");
     }
 
     [TestCaseSource(nameof(BadStepUpdates))]
@@ -456,7 +473,8 @@ public sealed class AgentProtocolTests(Db db)
         yield return new TestCaseData("{\"status\": \"succeeded\", \"lastStep\": {\"index\": 0, \"status\": \"running\", \"logEnd\": 0}}", "lastStep")
             .SetName("{m}(last step running)");
         yield return new TestCaseData("{\"status\": \"succeeded\", \"reason\": \"" + new string('r', 4001) + "\"}", "reason").SetName("{m}(reason too long)");
-        yield return new TestCaseData("{\"status\": \"succ", "body").SetName("{m}(malformed JSON)");
+        yield return new TestCaseData("{", "body").SetName("{m}(malformed JSON)");
+        yield return new TestCaseData("{\"status\": \"succ", "status").SetName("{m}(cut off in a value)");
         yield return new TestCaseData("[1, 2]", "body").SetName("{m}(not an object)");
     }
 
@@ -574,7 +592,8 @@ public sealed class AgentProtocolTests(Db db)
         using var agent = await AgentApi.RegisterAsync(_server, [NextName()]);
 
         await ExpectFieldAsync(await agent.HeartbeatAsync([.. Enumerable.Range(1, 1025).Select(i => (long)i)]), "running");
-        await ExpectFieldAsync(await agent.PostRawAsync("heartbeat", "{\"running\": [1,"), "running");
+        await ExpectFieldAsync(await agent.PostRawAsync("heartbeat", "{\"running\": "), "running");
+        await ExpectFieldAsync(await agent.PostRawAsync("heartbeat", "{"), "body");
         await agent.HeartbeatOkAsync([.. Enumerable.Range(1, 1024).Select(i => (long)i)]);
     }
 

@@ -29,16 +29,15 @@ public sealed class AgentApi(long id, string token, string name, HttpClient http
         var registration = await ApiClient.ExpectAsync(
             await admin.Http.PostAsJsonAsync("agents/registration-tokens", new { org }), HttpStatusCode.Created);
         var http = handler is null ? new HttpClient() : new HttpClient(handler);
-        http.BaseAddress = new Uri(baseAddress ?? server.BaseAddress, "api/v1/");
+        http.BaseAddress = new Uri(baseAddress ?? server.BaseAddress, "api/v1/agent/");
         // Longer than the longest long poll (30 s), so that a held acquire answers rather than the client giving up.
         http.Timeout = TimeSpan.FromSeconds(90);
-        using var register = new HttpRequestMessage(HttpMethod.Post, "agents/register")
+        using var register = new HttpRequestMessage(HttpMethod.Post, "../agents/register")
         {
             Content = JsonContent.Create(new { labels, slots = 1, version = "1.0.0" }),
         };
         register.Headers.Authorization = new AuthenticationHeaderValue("Bearer", registration["token"]!.GetValue<string>());
         var agent = await ApiClient.ExpectAsync(await http.SendAsync(register), HttpStatusCode.Created);
-        http.BaseAddress = new Uri(http.BaseAddress, "agent/");
         var token = agent["agentToken"]!.GetValue<string>();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return new AgentApi(agent["agentId"]!.GetValue<long>(), token, agent["name"]!.GetValue<string>(), http);
