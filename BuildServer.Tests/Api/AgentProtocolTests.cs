@@ -215,6 +215,55 @@ public sealed class AgentProtocolTests(Db db)
         await ApiClient.Expect(await _admin.Http.PostAsync($"runs/{theirRun}/cancel", null), HttpStatusCode.OK);
     }
 
+    [Test]
+    public async Task Acquire_TwoAgentsWaitingForOneJob_OnlyOneGetsIt()
+    {
+        var label = NextName();
+        using var first = await AgentApi.RegisterAsync(_server, [label]);
+        using var second = await AgentApi.RegisterAsync(_server, [label]);
+        using var stop = new CancellationTokenSource();
+        var waiting = new[] { first.AcquireAsync(30, stop.Token), second.AcquireAsync(30, stop.Token) };
+
+        var runId = await TriggerAsync(_server, label);
+        var answered = await Task.WhenAny(waiting);
+        await stop.CancelAsync();
+
+        var job = await ApiClient.ExpectAsync(await answered, HttpStatusCode.OK);
+        var winner = answered == waiting[0] ? first : second;
+        var run = await _admin.GetRunAsync(runId);
+        var attempts = ApiClient.Job(run, "build")["attempts"]!.AsArray();
+        Assert.That(attempts, Has.Count.EqualTo(1));
+        Assert.That(attempts[0]!["id"]!.GetValue<long>(), Is.EqualTo(job["attemptId"]!.GetValue<long>()));
+        Assert.That(attempts[0]!["runnerId"]!.GetValue<long>(), Is.EqualTo(winner.Id));
+        var loser = waiting.Single(w => w != answered);
+        try
+        {
+            Assert.That((await loser).StatusCode, Is.EqualTo(HttpStatusCode.NoContent), "the other agent got no job");
+        }
+        catch (OperationCanceledException)
+        {
+            // The other agent was still waiting: it got no job.
+        }
+        await ApiClient.Expect(await winner.CompleteAsync(job["attemptId"]!.GetValue<long>(), new { status = "succeeded" }), HttpStatusCode.OK);
+    }
+
+    [Test]
+    public async Task Acquire_DrainingAgent_TakesNoWork()
+    {
+        var label = NextName();
+        using var agent = await AgentApi.RegisterAsync(_server, [label]);
+        await ApiClient.Expect(await _admin.Http.PostAsync($"agents/{agent.Id}/drain", null), HttpStatusCode.OK);
+        var runId = await TriggerAsync(_server, label);
+
+        var drained = await agent.AcquireAsync(1);
+
+        Assert.That(drained.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(ApiClient.Status(await _admin.GetRunAsync(runId)), Is.EqualTo("queued"));
+        await ApiClient.Expect(await _admin.Http.PostAsync($"agents/{agent.Id}/enable", null), HttpStatusCode.OK);
+        var job = await agent.AcquireJobOfAsync(runId);
+        await ApiClient.Expect(await agent.CompleteAsync(job["attemptId"]!.GetValue<long>(), new { status = "succeeded" }), HttpStatusCode.OK);
+    }
+
     // ---- log chunks ----
 
     [Test]
@@ -544,8 +593,14 @@ public sealed class AgentProtocolTests(Db db)
         var (agent, runId, jobId, attemptId) = await RunningAttemptAsync(server);
         using var _ = agent;
         await ChunkOkAsync(agent, attemptId, 1, 0, AgentApi.Lines("before the outage"));
-        await Eventually.Until(() => AttemptStatusAsync(server, runId, attemptId), s => s == "lost", TimeSpan.FromSeconds(60),
-            $"attempt {attemptId} to be declared lost");
+        using var other = await AgentApi.RegisterAsync(server, [NextName()]);
+
+        // Its own agent falls silent; another agent's heartbeats naming the attempt do not keep it alive.
+        await Eventually.Until(async () =>
+        {
+            Assert.That((await other.HeartbeatOkAsync(attemptId))["abandon"]!.AsArray().Select(a => a!.GetValue<long>()), Is.EqualTo(new[] { attemptId }));
+            return await AttemptStatusAsync(server, runId, attemptId);
+        }, s => s == "lost", TimeSpan.FromSeconds(60), $"attempt {attemptId} to be declared lost");
         using var admin = server.Client();
         var before = await admin.GetRunAsync(runId);
 
