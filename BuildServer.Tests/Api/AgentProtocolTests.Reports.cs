@@ -265,6 +265,11 @@ public sealed partial class AgentProtocolTests
         yield return new TestCaseData("{\"status\": \"succeeded\", \"lastStep\": {\"index\": 0, \"status\": \"running\", \"logEnd\": 0}}", "lastStep")
             .SetName("{m}(last step running)");
         yield return new TestCaseData("{\"status\": \"succeeded\", \"reason\": \"" + new string('r', 4001) + "\"}", "reason").SetName("{m}(reason too long)");
+        yield return new TestCaseData("{\"status\": \"succeeded\", \"lastStep\": {\"index\": 0, \"status\": \"succeeded\", \"logEnd\": -1}}", "lastStep")
+            .SetName("{m}(last step ends before the log)");
+        yield return new TestCaseData("{\"status\": \"succeeded\", \"outputs\": {" + string.Join(",", Enumerable.Range(0, 257).Select(i => $"\"o{i}\": \"v\"")) + "}}", "outputs")
+            .SetName("{m}(257 outputs)");
+        yield return new TestCaseData("{\"status\": \"succeeded\", \"exitCode\": \"zero\"}", "exitCode").SetName("{m}(exit code not a number)");
         yield return new TestCaseData("{", "body").SetName("{m}(malformed JSON)");
         yield return new TestCaseData("{\"status\": \"succ", "status").SetName("{m}(cut off in a value)");
         yield return new TestCaseData("[1, 2]", "body").SetName("{m}(not an object)");

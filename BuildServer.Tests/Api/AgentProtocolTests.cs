@@ -352,6 +352,7 @@ public sealed partial class AgentProtocolTests(Db db)
         await ExpectFieldAsync(await agent.HeartbeatAsync([.. Enumerable.Range(1, 1025).Select(i => (long)i)]), "running");
         await ExpectFieldAsync(await agent.PostRawAsync("heartbeat", "{\"running\": "), "running");
         await ExpectFieldAsync(await agent.PostRawAsync("heartbeat", "{"), "body");
+        await ExpectFieldAsync(await agent.PostRawAsync("heartbeat", "{\"running\": [], \"freeSlots\": \"two\"}"), "freeSlots");
         await agent.HeartbeatOkAsync([.. Enumerable.Range(1, 1024).Select(i => (long)i)]);
     }
 
