@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -8,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace BuildServer.Modules.Hosting;
 
 /// <summary>RFC 7807 responses that name the offending field, shared by every module's endpoints.</summary>
-public static class Problems
+public static partial class Problems
 {
     public static ValidationProblem Field(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
@@ -61,7 +62,26 @@ public static class Problems
                 return (path, $"The request body is not valid JSON for this endpoint at '{json.Path ?? "$"}' " +
                               $"(line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1}).");
             }
+            // Minimal APIs say 'Failed to bind parameter "Nullable<int> wait" from "soon".' for a route or query value.
+            if (BindFailure().Match(bad.Message) is { Success: true } m)
+            {
+                var name = m.Groups["name"].Value;
+                return (name, $"'{m.Groups["value"].Value}' is not a valid {name}: {Expected(m.Groups["type"].Value)} is expected.");
+            }
             return ("request", bad.Message);
         }
+
+        private static string Expected(string type) => type.Replace("Nullable<", "", StringComparison.Ordinal).TrimEnd('>') switch
+        {
+            "int" or "long" or "Int32" or "Int64" or "short" => "a whole number",
+            "bool" or "Boolean" => "true or false",
+            "double" or "decimal" or "float" => "a number",
+            "DateTimeOffset" or "DateTime" => "a date and time (ISO 8601)",
+            "Guid" => "a GUID",
+            _ => "a value of type " + type,
+        };
     }
+
+    [GeneratedRegex("""^Failed to bind parameter "(?<type>[^"]+) (?<name>\w+)" from "(?<value>[^"]*)"\.?$""")]
+    private static partial Regex BindFailure();
 }

@@ -217,7 +217,7 @@ public sealed class BadInputTests(Db db)
     [TestCase("jobs/1/log?offset=-1", "offset")]
     [TestCase("jobs/1/log?limit=0", "limit")]
     [TestCase("jobs/1/log?tail=-5", "tail")]
-    [TestCase("jobs/1/log?limit=abc", "request")]
+    [TestCase("jobs/1/log?limit=abc", "limit")]
     public async Task ReadLog_BadQuery_Returns400(string path, string field)
     {
         await _api.WaitForRunAsync(await _api.TriggerRunAsync("bad", "jobs:\n  a:\n    steps: [{run: echo x}]\n"));
