@@ -30,13 +30,16 @@ internal sealed class FileLogStore(DataDirectory data) : ILogStore
             var (lastSequence, length) = state.Length >= 16 && state.Read(stored) == 16
                 ? (BitConverter.ToInt64(stored, 0), BitConverter.ToInt64(stored, 8))
                 : (0L, 0L);
+            // After a power loss the sequence may vouch for bytes the log never got to disk: the log's own length wins,
+            // and the agent, told the real length, re-sends from there.
+            length = Math.Min(length, File.Exists(path) ? new FileInfo(path).Length : 0);
             if (sequence <= lastSequence) return new ChunkResult(ChunkOutcome.Duplicate, lastSequence, length);
             if (sequence != lastSequence + 1) return new ChunkResult(ChunkOutcome.OutOfOrder, lastSequence, length);
             if (offset != length) return new ChunkResult(ChunkOutcome.OffsetMismatch, lastSequence, length);
             if (length + chunk.Length > maxLength) return new ChunkResult(ChunkOutcome.TooLarge, lastSequence, length);
             await using (var log = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.Asynchronous))
             {
-                if (log.Length != length) log.SetLength(length); // bytes of a chunk whose sequence was never stored
+                if (log.Length > length) log.SetLength(length); // bytes of a chunk whose sequence was never stored
                 log.Position = length;
                 await log.WriteAsync(chunk, ct);
             }
