@@ -121,6 +121,7 @@ public sealed partial class RemoteAgentTests(Db db)
             Assert.That(ApiClient.Lines(await LogAsync(run)), Does.Contain($"finished on {second.Name}"));
         });
 
+        Assert.That(Processes.HasEnded(stepShell), Is.False, "the killed agent's step outlived it (so the restart has something to clean up)");
         // The killed agent comes back on the same work folder: it kills its orphaned step and reports the attempt lost,
         // which the server refuses (superseded) and the agent discards.
         await first.StartAsync();
@@ -173,9 +174,13 @@ public sealed partial class RemoteAgentTests(Db db)
             var numbers = ApiClient.Lines(await api.JobLogAsync(JobId(run)))
                 .Select(l => NumberLine().Match(l)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
             var attempts = Attempts(run);
+            var job = await ApiClient.ExpectAsync(await api.Http.GetAsync($"jobs/{JobId(run)}"), HttpStatusCode.OK);
+            var kinds = job["attempts"]![0]!["events"]!.AsArray().Select(e => e!["kind"]!.GetValue<string>()).ToList();
             Assert.Multiple(() =>
             {
                 Assert.That(ApiClient.Status(run), Is.EqualTo("succeeded"), agent.Output);
+                Assert.That(kinds.Count(k => k == "succeeded"), Is.EqualTo(1), "completed once: " + string.Join(", ", kinds));
+                Assert.That(attempts[0]!["steps"]!.AsArray().Select(s => ApiClient.Status(s!)), Is.All.EqualTo("succeeded"));
                 Assert.That(attempts.Select(a => ApiClient.Status(a!)), Is.EqualTo(new[] { "succeeded" }), "one attempt, not lost");
                 Assert.That(RunnerId(attempts[0]!), Is.EqualTo(agent.AgentId));
                 Assert.That(numbers, Is.EqualTo(Enumerable.Range(1, 50)), "every line exactly once, in order");
@@ -262,6 +267,7 @@ public sealed partial class RemoteAgentTests(Db db)
         Assert.Multiple(() =>
         {
             Assert.That(exit, Is.EqualTo(0), agent.Output);
+            Assert.That(agent.Output, Does.Contain("Draining"));
             Assert.That(ApiClient.Status(running), Is.EqualTo("succeeded"));
             Assert.That(log.Where(l => l.StartsWith("drain ", StringComparison.Ordinal)), Is.EqualTo(Enumerable.Range(1, 10).Select(i => $"drain {i}")));
             Assert.That(ApiClient.Status(next), Is.EqualTo("queued"), "the next job was not taken");
