@@ -14,10 +14,10 @@ namespace BuildServer.Tests.Agents;
 [TestFixture(Db.Postgres)]
 public sealed partial class RemoteAgentTests(Db db)
 {
-    /// <summary>No built-in agent; heartbeats every second; the reconciler every second. The lease (12 s) outlasts the
-    /// agent's first heartbeat, which comes 10 s after its start (until the server's answer sets the interval).</summary>
+    /// <summary>No built-in agent; heartbeats every second; the reconciler every second; a lease of 5 s, so a killed or
+    /// disabled agent's attempt is lost soon, and a job longer than that (the drain test's) lives on heartbeats alone.</summary>
     private static readonly string[] ShortSettings =
-        ["--Agent:Slots=0", "--Agents:Heartbeat=00:00:01", "--Runs:Reconcile=* * * * * *", "--Runs:Lease=00:00:12"];
+        ["--Agent:Slots=0", "--Agents:Heartbeat=00:00:01", "--Runs:Reconcile=* * * * * *", "--Runs:Lease=00:00:05"];
 
     private ServerProcess _server = null!;
     private ApiClient _api = null!;
@@ -69,7 +69,9 @@ public sealed partial class RemoteAgentTests(Db db)
         var label = Unique("remote");
         await using var agent = await AgentProcess.StartAsync(_server, Unique("solo"), label);
 
-        var runId = await _api.TriggerRunAsync("p", Workflow(label, "echo \"hello from $RUNNER_NAME\"\nfor i in 1 2 3; do echo \"line $i\"; done"));
+        // Longer than the lease (5 s) and started as soon as the agent is: it lives on the agent's heartbeats, the
+        // first of which must come at once (not after the agent's default interval of 10 s).
+        var runId = await _api.TriggerRunAsync("p", Workflow(label, "echo \"hello from $RUNNER_NAME\"\nfor i in 1 2 3; do echo \"line $i\"; sleep 2.5; done"));
         var run = await _api.WaitForRunAsync(runId);
 
         var attempts = Attempts(run);
@@ -77,7 +79,7 @@ public sealed partial class RemoteAgentTests(Db db)
         Assert.Multiple(() =>
         {
             Assert.That(ApiClient.Status(run), Is.EqualTo("succeeded"), agent.Output);
-            Assert.That(attempts, Has.Count.EqualTo(1));
+            Assert.That(attempts, Has.Count.EqualTo(1), "not lost on the way");
             Assert.That(RunnerId(attempts[0]!), Is.EqualTo(agent.AgentId), "the remote agent ran it");
             Assert.That(attempts[0]!["steps"]!.AsArray().Select(s => ApiClient.Status(s!)), Is.All.EqualTo("succeeded"));
             Assert.That(attempts[0]!["exitCode"]?.GetValue<int>(), Is.EqualTo(0));
@@ -254,7 +256,7 @@ public sealed partial class RemoteAgentTests(Db db)
     {
         var label = Unique("drain");
         await using var agent = await AgentProcess.StartAsync(_server, Unique("draining"), label);
-        var runningId = await _api.TriggerRunAsync("p", Workflow(label, "for i in $(seq 1 10); do echo \"drain $i\"; sleep 0.5; done"));
+        var runningId = await _api.TriggerRunAsync("p", Workflow(label, "for i in $(seq 1 10); do echo \"drain $i\"; sleep 0.8; done"));
         await WaitForLogAsync(runningId, "drain 1\n");
         var nextId = await _api.TriggerRunAsync("p", Workflow(label, "echo next"));
 
