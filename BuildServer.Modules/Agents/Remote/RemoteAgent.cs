@@ -71,7 +71,7 @@ public static class RemoteAgent
                 if (options.Token is not null) logger.LogInformation("Already registered as {Name} (agent {Id}); the registration token is not used", saved.Name, saved.AgentId);
                 await DescribeSelfAsync(connection, credentials.Token, options, logger, stop);
             }
-            await using var services = Services(options.WorkDir, loggers);
+            await using var services = Services(options.WorkDir, credentials.Name, loggers);
             using var worker = new AgentWorker(new HttpAgentTransport(connection.Http, credentials.Token),
                 services.GetRequiredService<IExecutor>(), services.GetRequiredService<IJobRunner>(),
                 new AgentWorkerOptions(credentials.Name, options.Slots, Path.Combine(options.WorkDir, "outbox"), TimeSpan.FromSeconds(10)),
@@ -236,9 +236,14 @@ public static class RemoteAgent
         File.Move(temporary, path, overwrite: true);
     }
 
-    private static ServiceProvider Services(string workDir, ILoggerFactory loggers)
+    /// <summary>The job runner's services; <c>runner.name</c> and <c>RUNNER_NAME</c> are the agent's name (not the machine's).</summary>
+    private static ServiceProvider Services(string workDir, string name, ILoggerFactory loggers)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["DataDir"] = workDir }).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["DataDir"] = workDir,
+            ["Runtime:RunnerName"] = name,
+        }).Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddSingleton(new DataDirectory(workDir));

@@ -208,9 +208,13 @@ internal sealed class AgentWorker(
     private async Task HeartbeatLoopAsync(CancellationToken stop)
     {
         var failures = 0;
+        var first = true;
         while (!stop.IsCancellationRequested)
         {
-            await Quietly(Task.Delay(failures == 0 ? _heartbeat : options.Backoff.Delay(failures - 1), time, stop));
+            // The first heartbeat goes at once: its answer brings the server's interval. Until then the interval is only
+            // a guess, which may be longer than the lease of a job acquired meanwhile (that job would be declared lost).
+            if (!first) await Quietly(Task.Delay(failures == 0 ? _heartbeat : options.Backoff.Delay(failures - 1), time, stop));
+            first = false;
             if (stop.IsCancellationRequested) return;
             try
             {
