@@ -8,7 +8,8 @@
 #   PICKUP_JOBS=100    sequential one-step jobs per agent (built-in and remote, alternating; 5 warm-up each dropped)
 #   AGENTS=2000        simulated agents in the fleet phase
 #   WINDOW=120         fleet window (s), the burst starts 45 s in
-#   BURST=1000         one-step jobs queued during the fleet window (runs of 100 matrix jobs)
+#   BURST=1000         one-step jobs queued during the fleet window (by 4 clients)
+#   JOBS_PER_RUN=1     jobs per run in the burst (1: one-job runs as bench/run.sh's burst; up to 100: a matrix)
 #   BASELINE=40        fleet baseline: as many clients calling GET /healthz every 10 s for this long (s)
 #   HTTP2=0            1 = the fleet talks HTTP/2 (several connections) instead of HTTP/1.1
 #   LOG_LINES=1000000  lines of 100 bytes the log job prints (100 MB)
@@ -19,7 +20,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
-for k in PHASES PICKUP_JOBS AGENTS WINDOW BURST BASELINE HTTP2 LOG_LINES TAIL_READS KEEP; do
+for k in PHASES PICKUP_JOBS AGENTS WINDOW BURST JOBS_PER_RUN BASELINE HTTP2 LOG_LINES TAIL_READS KEEP; do
   v="${!k:-}"
   if [ -n "$v" ]; then export "BENCH_$k=$v"; fi
 done

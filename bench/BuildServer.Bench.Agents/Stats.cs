@@ -47,10 +47,11 @@ internal sealed class Timings
         };
     }
 
-    public static double Round(double value) => double.IsNaN(value) ? -1 : Math.Round(value, 3);
+    /// <summary>Rounded to 3 decimals; -1 stands for "no value" (no samples, a ratio over nothing), as JSON has no NaN.</summary>
+    public static double Round(double value) => double.IsFinite(value) ? Math.Round(value, 3) : -1;
 
     /// <summary>How many times the p50 of <paramref name="measured"/> is the p50 of <paramref name="baseline"/>.</summary>
-    public static double Ratio(Timings measured, Timings baseline) => Math.Round(measured.Percentile(50) / baseline.Percentile(50), 2);
+    public static double Ratio(Timings measured, Timings baseline) => Round(measured.Percentile(50) / baseline.Percentile(50));
 }
 
 /// <summary>Progress on stderr (stdout carries only the JSON document).</summary>
