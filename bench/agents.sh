@@ -7,7 +7,7 @@
 #   PHASES=pickup,fleet,logs
 #   PICKUP_JOBS=100    sequential one-step jobs per agent (built-in and remote, alternating; 5 warm-up each dropped)
 #   AGENTS=2000        simulated agents in the fleet phase
-#   WINDOW=120         fleet window (s), the burst starts 45 s in
+#   WINDOW=120         fleet window (s); the burst starts half-way (and may run past the window)
 #   BURST=1000         one-step jobs queued during the fleet window (by 4 clients)
 #   JOBS_PER_RUN=1     jobs per run in the burst (1: one-job runs as bench/run.sh's burst; up to 100: a matrix)
 #   BASELINE=40        fleet baseline: as many clients calling GET /healthz every 10 s for this long (s)

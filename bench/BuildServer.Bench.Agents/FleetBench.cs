@@ -22,13 +22,15 @@ namespace BuildServer.Bench.Agents;
 internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, int baselineSeconds, bool http2, int jobsPerRun)
 {
     private const string Label = "fleet";
-    private const int WarmupSeconds = 15;
+    private const int WarmupSeconds = 30;
+    private const int BucketSeconds = 10;
     private readonly ConcurrentDictionary<long, int> _jobsByAgent = new();
     private readonly Timings _heartbeatSteady = new();
     private readonly Timings _heartbeatBurst = new();
     private readonly Timings _logChunk = new();
     private readonly Timings _complete = new();
     private readonly ConcurrentBag<string> _errors = [];
+    private readonly ConcurrentDictionary<int, Timings> _heartbeatTimeline = new();
     private long _acquire200, _acquire204, _heartbeats, _completed, _requests;
     private long _burstStart, _burstEnd;
 
@@ -73,7 +75,7 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
             }
         }, CancellationToken.None);
 
-        var burstAt = Math.Min(45, windowSeconds / 3);
+        var burstAt = BurstAtSeconds;
         await Task.Delay(TimeSpan.FromSeconds(burstAt), ct);
         var cpuBurst0 = server.CpuSeconds();
         var burst = await BurstAsync(server, ct);
@@ -114,7 +116,8 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
                 ["acquire_200"] = _acquire200,
                 ["all_requests"] = _requests,
                 ["errors"] = _errors.Count,
-                ["first_errors"] = new JsonArray([.. _errors.Take(5).Select(e => (JsonNode)e)]),
+                ["error_kinds"] = new JsonObject(_errors.GroupBy(e => e).OrderByDescending(g => g.Count()).Take(6)
+                    .Select(g => KeyValuePair.Create(g.Key.Length > 200 ? g.Key[..200] : g.Key, (JsonNode?)g.Count()))),
             },
             ["server_cpu"] = new JsonObject
             {
@@ -133,15 +136,28 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
                 ["window_peak"] = Math.Round(rss.Count == 0 ? -1 : rss.Max(), 1),
                 ["vmhwm"] = Math.Round(hwm, 1),
             },
+            ["heartbeat_timeline"] = Timeline(),
             ["burst"] = burst.Json,
             ["log_chunk_put"] = _logChunk.ToJson(),
             ["complete_post"] = _complete.ToJson(),
-            ["notes"] = $"heartbeat samples from the first {WarmupSeconds} s are dropped (connection set-up); " +
+            ["notes"] = $"heartbeat samples from the first {WarmupSeconds} s are dropped (agents coming online over 10 s: connection set-up); " +
                         $"steady = outside the burst ({Math.Round(steadyWindow)} s)",
         };
         result["machine"] = machine;
         return result;
     }
+
+    /// <summary>Heartbeat latency by when it was sent (10 s buckets from the window's start), to tell start-up from steady state.</summary>
+    private JsonArray Timeline() => new([.. _heartbeatTimeline.OrderBy(b => b.Key).Select(b => (JsonNode)new JsonObject
+    {
+        ["from_s"] = b.Key,
+        ["burst_started"] = Volatile.Read(ref _burstStart) != 0 && b.Key >= BurstAtSeconds,
+        ["n"] = b.Value.Count,
+        ["p50_ms"] = Timings.Round(b.Value.Percentile(50)),
+        ["p99_ms"] = Timings.Round(b.Value.Percentile(99)),
+    })]);
+
+    private int BurstAtSeconds => windowSeconds / 2;
 
     private async Task<Timings> HealthzFleetAsync(HttpClient http, CancellationToken ct)
     {
@@ -164,7 +180,7 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
                 }
                 catch (HttpRequestException e)
                 {
-                    _errors.Add("healthz: " + e.Message);
+                    _errors.Add("healthz: " + Describe(e));
                 }
                 at += TimeSpan.FromSeconds(10);
             }
@@ -195,6 +211,8 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
         return result;
     }
 
+    private static string Describe(Exception e) => e.InnerException is { } inner ? $"{e.Message} ({inner.GetType().Name}: {inner.Message})" : e.Message;
+
     private HttpRequestMessage Request(HttpMethod method, string path, Agent agent, HttpContent? content = null)
     {
         var request = new HttpRequestMessage(method, path) { Content = content };
@@ -206,6 +224,8 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
 
     private async Task AcquireLoopAsync(HttpClient http, Agent agent, CancellationToken ct)
     {
+        // Agents come online spread over the first 10 s (their heartbeats are spread the same way).
+        try { await Task.Delay(TimeSpan.FromSeconds(Random.Shared.NextDouble() * 10), ct); } catch (OperationCanceledException) { return; }
         while (!ct.IsCancellationRequested)
         {
             try
@@ -232,7 +252,7 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
             }
             catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TaskCanceledException)
             {
-                _errors.Add(e.Message);
+                _errors.Add(Describe(e));
                 await Task.Delay(1000, CancellationToken.None);
             }
         }
@@ -284,6 +304,8 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
                 await response.Content.LoadIntoBufferAsync(ct);
                 var ms = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
                 Interlocked.Increment(ref _heartbeats);
+                var sentAt = (int)((t - windowStart) / (double)Stopwatch.Frequency);
+                _heartbeatTimeline.GetOrAdd(sentAt / BucketSeconds * BucketSeconds, _ => new Timings()).AddMs(ms);
                 if (Stopwatch.GetElapsedTime(windowStart).TotalSeconds > WarmupSeconds)
                 {
                     var inBurst = Volatile.Read(ref _burstStart) != 0 && t >= _burstStart && (Volatile.Read(ref _burstEnd) == 0 || t <= _burstEnd);
@@ -296,7 +318,7 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
             }
             catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TaskCanceledException)
             {
-                _errors.Add(e.Message);
+                _errors.Add(Describe(e));
             }
             at += TimeSpan.FromSeconds(10);
         }
