@@ -14,13 +14,14 @@
 #   HTTP2=0            1 = the fleet talks HTTP/2 (several connections) instead of HTTP/1.1
 #   LOG_LINES=1000000  lines of 100 bytes the log job prints (100 MB)
 #   TAIL_READS=20      timed GET ...log?tail=1000 reads (after 2 warm-up ones)
+#   LOG_POLL_MS=50     how often the logs phase reads the stored log's size and the run while the job runs
 #   KEEP=0             1 = keep the servers' data folders (logs of server and agents)
 #   NO_BUILD=0         1 = skip the builds
 #   OUT=               write the JSON here (default bench/results/agents-sqlite-<phases>-<time>.json)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
-for k in PHASES PICKUP_JOBS AGENTS WINDOW BURST JOBS_PER_RUN BASELINE HTTP2 LOG_LINES TAIL_READS KEEP; do
+for k in PHASES PICKUP_JOBS AGENTS WINDOW BURST JOBS_PER_RUN BASELINE HTTP2 LOG_LINES TAIL_READS LOG_POLL_MS KEEP; do
   v="${!k:-}"
   if [ -n "$v" ]; then export "BENCH_$k=$v"; fi
 done

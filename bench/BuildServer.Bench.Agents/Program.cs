@@ -7,7 +7,7 @@ using BuildServer.Bench.Agents;
 // Remote agents benchmark (issue 6); one JSON document on stdout, progress on stderr. Knobs (environment):
 // BENCH_PHASES (pickup,fleet,logs), BENCH_SERVER_DLL, BENCH_PICKUP_JOBS (100 per agent), BENCH_AGENTS (2000),
 // BENCH_WINDOW (120 s), BENCH_BURST (1000 jobs), BENCH_BASELINE (40 s of /healthz), BENCH_HTTP2 (0), BENCH_JOBS_PER_RUN (1: the burst is one-job runs),
-// BENCH_LOG_LINES (1000000 lines of 100 bytes), BENCH_TAIL_READS (20), BENCH_KEEP (1 keeps the data folders).
+// BENCH_LOG_LINES (1000000 lines of 100 bytes), BENCH_TAIL_READS (20), BENCH_LOG_POLL_MS (50), BENCH_KEEP (1 keeps the data folders).
 // JSON has no NaN or infinity: a figure without a value (no samples, a ratio over nothing) is written as -1.
 static void Finite(JsonNode? node)
 {
@@ -62,7 +62,7 @@ async Task Phase(string name, Func<Task<JsonObject>> body)
 await Phase("pickup", () => PickupBench.RunAsync(Knob("PICKUP_JOBS", 100), warmup: 5, stop.Token));
 await Phase("fleet", () => new FleetBench(Knob("AGENTS", 2000), Knob("WINDOW", 120), Knob("BURST", 1000), Knob("BASELINE", 40),
     Knob("HTTP2", 0) == 1, Math.Clamp(Knob("JOBS_PER_RUN", 1), 1, 100)).RunAsync(stop.Token));
-await Phase("logs", () => LogsBench.RunAsync(Knob("LOG_LINES", 1_000_000), Knob("TAIL_READS", 20), stop.Token));
+await Phase("logs", () => LogsBench.RunAsync(Knob("LOG_LINES", 1_000_000), Knob("TAIL_READS", 20), Knob("LOG_POLL_MS", 50), stop.Token));
 
 result["uptime_after"] = MachineLoad.Uptime();
 Finite(result);
