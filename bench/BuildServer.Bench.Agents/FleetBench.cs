@@ -31,6 +31,7 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
     private readonly Timings _complete = new();
     private readonly ConcurrentBag<string> _errors = [];
     private readonly ConcurrentDictionary<int, Timings> _heartbeatTimeline = new();
+    private readonly ConcurrentBag<(int Second, double CpuSeconds, int Threads)> _serverSamples = [];
     private long _acquire200, _acquire204, _heartbeats, _completed, _requests;
     private long _burstStart, _burstEnd;
 
@@ -71,6 +72,8 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
             while (!window.IsCancellationRequested)
             {
                 rss.Add(MachineLoad.StatusMb(server.Pid));
+                var second = (int)Stopwatch.GetElapsedTime(windowStart).TotalSeconds;
+                _serverSamples.Add((second, server.CpuSeconds(), Threads(server.Pid)));
                 try { await Task.Delay(1000, window.Token); } catch (OperationCanceledException) { break; }
             }
         }, CancellationToken.None);
@@ -151,11 +154,34 @@ internal sealed class FleetBench(int agents, int windowSeconds, int burstJobs, i
     private JsonArray Timeline() => new([.. _heartbeatTimeline.OrderBy(b => b.Key).Select(b => (JsonNode)new JsonObject
     {
         ["from_s"] = b.Key,
+        ["server_cpu_pct_of_one_core"] = BucketCpu(b.Key),
+        ["server_threads_max"] = _serverSamples.Where(x => x.Second / BucketSeconds * BucketSeconds == b.Key).Select(x => x.Threads).DefaultIfEmpty(-1).Max(),
         ["burst_started"] = Volatile.Read(ref _burstStart) != 0 && b.Key >= BurstAtSeconds,
         ["n"] = b.Value.Count,
         ["p50_ms"] = Timings.Round(b.Value.Percentile(50)),
         ["p99_ms"] = Timings.Round(b.Value.Percentile(99)),
     })]);
+
+    /// <summary>The server's CPU (utime+stime) over a 10 s bucket, from the once-a-second samples, as % of one core.</summary>
+    private double BucketCpu(int from)
+    {
+        var inside = _serverSamples.Where(x => x.Second >= from && x.Second <= from + BucketSeconds).OrderBy(x => x.Second).ToList();
+        if (inside.Count < 2) return -1;
+        return Math.Round(100 * (inside[^1].CpuSeconds - inside[0].CpuSeconds) / Math.Max(1, inside[^1].Second - inside[0].Second), 1);
+    }
+
+    private static int Threads(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("Threads:", StringComparison.Ordinal));
+            return line is null ? -1 : int.Parse(line[8..].Trim(), CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
 
     private int BurstAtSeconds => windowSeconds / 2;
 
