@@ -17,7 +17,8 @@
 #   LOG_POLL_MS=50     how often the logs phase reads the stored log's size and the run while the job runs
 #   KEEP=0             1 = keep the servers' data folders (logs of server and agents)
 #   NO_BUILD=0         1 = skip the builds
-#   OUT=               write the JSON here (default bench/results/agents-sqlite-<phases>-<time>.json)
+#   OUT=               write the JSON here (default bench/results/agents-sqlite-<phases>-<time>.json, and then also
+#                      bench/results/agents-sqlite-<phase>.json per phase)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
@@ -41,8 +42,8 @@ echo "uptime before: $(uptime)" >&2
 status=0
 dotnet "$HERE/BuildServer.Bench.Agents/bin/Release/net10.0/buildserver-bench-agents.dll" > "$out" || status=$?
 cat "$out"
-# One file per phase as well (bench/results/agents-sqlite-<phase>.json, the latest run of that phase).
-python3 - "$out" "$HERE/results" <<'PY' || true
+# One file per phase as well (bench/results/agents-sqlite-<phase>.json, the latest run of that phase), unless OUT was given.
+[ -n "${OUT:-}" ] || python3 - "$out" "$HERE/results" <<'PY' || true
 import json, sys
 doc = json.load(open(sys.argv[1]))
 common = {k: v for k, v in doc.items() if k not in ("pickup", "fleet", "logs")}
