@@ -20,6 +20,8 @@ internal sealed class AgentsModule : IModule
         services.AddScoped<AgentOrgNames>();
         services.AddScoped<Protocol.AgentProtocol>();
         services.AddHostedService<Protocol.LeaseGraceAtStart>();
+        services.AddSingleton<Protocol.HeartbeatWrites>();
+        services.AddHostedService(sp => sp.GetRequiredService<Protocol.HeartbeatWrites>());
         services.AddHostedService<BuiltInAgent>();
         // A second scheme beside the API tokens' default one; only the agent endpoints ask for it.
         services.AddAuthentication()

@@ -81,6 +81,10 @@ internal sealed class ShellExecution : IExecution
             StandardErrorEncoding = Encoding.UTF8,
             UseShellExecute = false,
         };
+        // .NET ignores SIGPIPE and children inherit that; `env` restores the default before the shell starts, so
+        // `yes | head -n 1` ends quietly as in a terminal instead of failing with "Broken pipe".
+        info.ArgumentList.Add("env");
+        info.ArgumentList.Add("--default-signal=PIPE");
         var command = ShellCommand(step.Shell, script);
         foreach (var arg in command)
         {

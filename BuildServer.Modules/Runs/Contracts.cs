@@ -107,6 +107,10 @@ public interface IRunnerAttempts
     /// <summary>Those of <paramref name="attemptIds"/> that are running on the runner.</summary>
     Task<IReadOnlyList<RunnerAttempt>> RunningAsync(long runnerId, IReadOnlyCollection<long> attemptIds, CancellationToken cancellationToken);
 
+    /// <summary>Renews (one more <c>Runs:Lease</c> from now) the leases of those of <paramref name="attemptIds"/> still running;
+    /// the caller has checked each is the runner's that vouches for it (<see cref="RunningAsync"/>).</summary>
+    Task<int> RenewLeasesAsync(IReadOnlyCollection<long> attemptIds, CancellationToken cancellationToken);
+
     /// <summary>Gives the running attempts of these runners one more <c>Runs:Lease</c> from now.</summary>
     Task<int> ExtendLeasesAsync(IReadOnlyCollection<long> runnerIds, CancellationToken cancellationToken);
 }

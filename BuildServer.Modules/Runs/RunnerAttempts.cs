@@ -23,6 +23,15 @@ internal sealed class RunnerAttempts(BuildDb db, WriteGate writes, TimeProvider 
             .Select(a => new RunnerAttempt(a.Id, a.CancelRequestedAt != null || a.Run!.CancelRequestedAt != null))
             .ToListAsync(ct);
 
+    public async Task<int> RenewLeasesAsync(IReadOnlyCollection<long> attemptIds, CancellationToken ct)
+    {
+        if (attemptIds.Count == 0) return 0;
+        var until = time.GetUtcNow() + options.Value.Lease;
+        await using var gate = await writes.EnterAsync(ct);
+        return await db.Set<JobAttempt>().Where(a => a.Status == Status.Running && attemptIds.Contains(a.Id))
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.LeaseExpiresAt, until), ct);
+    }
+
     public async Task<int> ExtendLeasesAsync(IReadOnlyCollection<long> runnerIds, CancellationToken ct)
     {
         if (runnerIds.Count == 0) return 0;

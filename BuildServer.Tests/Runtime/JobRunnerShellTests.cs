@@ -22,6 +22,16 @@ public sealed class JobRunnerShellTests
     }
 
     [Test]
+    public async Task RunAsync_WriterToAClosedPipe_IsEndedBySigpipeAsInATerminal()
+    {
+        // .NET ignores SIGPIPE; a step must not inherit that (`yes` would fail with "Broken pipe" and exit 1).
+        var outcome = await _harness.RunAsync(new JobBuilder().Run("set +o pipefail\nyes | head -n 1 >/dev/null\necho \"yes ended with ${PIPESTATUS[0]}\"").Build());
+
+        Assert.That(outcome.Conclusion, Is.EqualTo(Conclusion.Success), outcome.Reason);
+        Assert.That(_harness.Reporter.Lines, Is.EqualTo(new[] { "yes ended with 141" }));
+    }
+
+    [Test]
     public async Task RunAsync_ShShell_RunsWithErrexit()
     {
         var outcome = await _harness.RunAsync(new JobBuilder().Run("echo \"in sh\"\nfalse\necho not-reached", shell: "sh").Build());

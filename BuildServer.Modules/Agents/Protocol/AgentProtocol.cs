@@ -39,10 +39,9 @@ internal readonly record struct Answer<T>(T? Value, AttemptRefusal Refusal = Att
 /// completions are idempotent and reach only the agent's own attempts.
 /// </summary>
 internal sealed class AgentProtocol(
-    BuildDb db,
-    WriteGate writes,
     IAttemptLifecycle lifecycle,
     IRunnerAttempts attempts,
+    HeartbeatWrites heartbeats,
     IDispatchSignal dispatch,
     ILogStore logs,
     TimeProvider time,
@@ -72,18 +71,14 @@ internal sealed class AgentProtocol(
         }
     }
 
-    /// <summary>The agent is alive: its <c>LastSeenAt</c> is written and the leases of the attempts it names are renewed.
-    /// The answer lists those of them someone asked to cancel, those no longer its own, and whether it should drain.</summary>
+    /// <summary>The agent is alive: its <c>LastSeenAt</c> and the leases of the attempts it names (those still its own and
+    /// running) are renewed, written in a batch within <see cref="HeartbeatWrites.Every"/>. The answer lists those of them
+    /// someone asked to cancel, those no longer its own, and whether it should drain.</summary>
     public async Task<HeartbeatResponse> HeartbeatAsync(AgentIdentity agent, IReadOnlyCollection<long> running, CancellationToken ct)
     {
-        var now = time.GetUtcNow();
         var named = running.Distinct().Take(1024).ToList();
-        await lifecycle.RenewLeasesAsync(agent.Id, named, ct);
-        await using (await writes.EnterAsync(ct))
-        {
-            await db.Set<Runner>().Where(r => r.Id == agent.Id).ExecuteUpdateAsync(s => s.SetProperty(r => r.LastSeenAt, now), ct);
-        }
         var mine = await attempts.RunningAsync(agent.Id, named, ct);
+        heartbeats.Record(agent.Id, mine.Select(a => a.AttemptId));
         var abandon = named.Except(mine.Select(a => a.AttemptId)).ToArray();
         if (abandon.Length > 0)
         {
