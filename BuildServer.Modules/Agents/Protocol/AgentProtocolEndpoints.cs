@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Runs;
@@ -74,14 +75,25 @@ internal static class AgentProtocolEndpoints
         if (sequence < 1) return Problems.Field("sequence", "Chunk sequence numbers start at 1.");
         if (offset is null or < 0) return Problems.Field("offset", "offset (the log length the chunk starts at) is required and not negative.");
         if (http.Request.ContentLength > max) return ChunkTooLarge(max);
-        var chunk = await ReadBodyAsync(http.Request, max, http.RequestAborted);
-        if (chunk is null) return ChunkTooLarge(max);
-        if (chunk.Length == 0) return Problems.Field("body", "A log chunk holds at least one line.");
-        if (chunk[^1] != (byte)'\n') return Problems.Field("body", "A log chunk holds whole lines: it must end with a line end.");
-        var answer = await protocol.AppendLogAsync(AgentAuthentication.Identity(http), id, sequence, offset.Value, chunk, http.RequestAborted);
-        if (answer.Refusal != AttemptRefusal.None) return Refused(answer.Refusal, answer.Detail!);
-        var result = answer.Value!;
-        return result.Outcome switch
+        // The body goes into a pooled buffer: a megabyte per chunk would otherwise be garbage on the large object heap.
+        var buffer = ArrayPool<byte>.Shared.Rent(max + 1);
+        try
+        {
+            var length = await ReadBodyAsync(http.Request, buffer, http.RequestAborted);
+            if (length > max) return ChunkTooLarge(max);
+            if (length == 0) return Problems.Field("body", "A log chunk holds at least one line.");
+            if (buffer[length - 1] != (byte)'\n') return Problems.Field("body", "A log chunk holds whole lines: it must end with a line end.");
+            var answer = await protocol.AppendLogAsync(AgentAuthentication.Identity(http), id, sequence, offset.Value, buffer.AsMemory(0, length), http.RequestAborted);
+            return answer.Refusal != AttemptRefusal.None ? Refused(answer.Refusal, answer.Detail!) : Stored(answer.Value!, sequence, offset.Value, options.Value);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static IResult Stored(ChunkResult result, long sequence, long offset, AgentsOptions options) =>
+        result.Outcome switch
         {
             ChunkOutcome.Stored or ChunkOutcome.Duplicate => TypedResults.Ok(new LogChunkResponse(result.Sequence, result.Length, result.Outcome == ChunkOutcome.Duplicate)),
             ChunkOutcome.OutOfOrder => ChunkProblem(StatusCodes.Status409Conflict, "out_of_order", result,
@@ -89,9 +101,8 @@ internal static class AgentProtocolEndpoints
             ChunkOutcome.OffsetMismatch => ChunkProblem(StatusCodes.Status409Conflict, "offset_mismatch", result,
                 $"Chunk {sequence} starts at byte {offset}, but the stored log ends at byte {result.Length}."),
             _ => ChunkProblem(StatusCodes.Status413PayloadTooLarge, "log_limit", result,
-                $"The attempt's log would pass its limit of {options.Value.MaxLogBytesPerAttempt} bytes (Agents:MaxLogBytesPerAttempt); nothing more is stored."),
+                $"The attempt's log would pass its limit of {options.MaxLogBytesPerAttempt} bytes (Agents:MaxLogBytesPerAttempt); nothing more is stored."),
         };
-    }
 
     private static async Task<IResult> Step(HttpContext http, long id, int index, StepUpdate update, AgentProtocol protocol)
     {
@@ -149,17 +160,16 @@ internal static class AgentProtocolEndpoints
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Log chunk too large",
             detail: $"A log chunk is at most {max} bytes (Agents:MaxLogChunkBytes).", extensions: new Dictionary<string, object?> { ["reason"] = "chunk_too_large" });
 
-    /// <summary>The body, or null when it is longer than <paramref name="max"/> (read no further than that).</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int max, CancellationToken ct)
+    /// <summary>Reads the body into <paramref name="buffer"/>; the length read, or more than the buffer's length less one
+    /// when the body is longer (reading stops there).</summary>
+    private static async Task<int> ReadBodyAsync(HttpRequest request, byte[] buffer, CancellationToken ct)
     {
-        using var body = new MemoryStream(request.ContentLength is { } known ? (int)known : 64 * 1024);
-        var block = new byte[64 * 1024];
+        var length = 0;
         int read;
-        while ((read = await request.Body.ReadAsync(block, ct)) > 0)
+        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), ct)) > 0)
         {
-            if (body.Length + read > max) return null;
-            body.Write(block, 0, read);
+            length += read;
         }
-        return body.ToArray();
+        return length;
     }
 }
