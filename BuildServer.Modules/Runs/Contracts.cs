@@ -85,8 +85,9 @@ public interface IAttemptCancellation
     void Cancel(long attemptId);
 }
 
-/// <summary>Who holds an attempt and how it stands, for checking an agent's report about it.</summary>
-public sealed record AttemptHolder(long RunId, long? RunnerId, Status Status, string? FailureReason);
+/// <summary>Who holds an attempt and how it stands, for checking an agent's report about it; <paramref name="StepId"/>
+/// is the id of the step asked for with it (null if none was asked for, or the attempt has no such step).</summary>
+public sealed record AttemptHolder(long RunId, long? RunnerId, Status Status, string? FailureReason, long? StepId = null);
 
 /// <summary>An attempt's latest transition: where it went, who moved it (<c>runner:&lt;id&gt;</c>, <c>reconciler</c>...), why.</summary>
 public sealed record AttemptTransition(Status To, string Actor, string? Reason);
@@ -97,10 +98,8 @@ public sealed record RunnerAttempt(long AttemptId, bool CancelRequested);
 /// <summary>The Runs module's read side for the agent protocol: what an agent may report on, and its running work.</summary>
 public interface IRunnerAttempts
 {
-    Task<AttemptHolder?> FindAsync(long attemptId, CancellationToken cancellationToken);
-
-    /// <summary>The id of the attempt's step <paramref name="index"/>; null if it has none.</summary>
-    Task<long?> StepIdAsync(long attemptId, int index, CancellationToken cancellationToken);
+    /// <summary>The attempt, and with it the id of its step <paramref name="stepIndex"/> when one is asked for (one read).</summary>
+    Task<AttemptHolder?> FindAsync(long attemptId, int? stepIndex, CancellationToken cancellationToken);
 
     Task<AttemptTransition?> LastTransitionAsync(long attemptId, CancellationToken cancellationToken);
 

@@ -6,12 +6,14 @@ namespace BuildServer.Modules.Runs;
 
 internal sealed class RunnerAttempts(BuildDb db, WriteGate writes, TimeProvider time, IOptions<RunsOptions> options) : IRunnerAttempts
 {
-    public Task<AttemptHolder?> FindAsync(long attemptId, CancellationToken ct) =>
-        db.Set<JobAttempt>().AsNoTracking().Where(a => a.Id == attemptId)
-            .Select(a => new AttemptHolder(a.RunId, a.RunnerId, a.Status, a.FailureReason)).FirstOrDefaultAsync(ct);
-
-    public Task<long?> StepIdAsync(long attemptId, int index, CancellationToken ct) =>
-        db.Set<Step>().Where(s => s.AttemptId == attemptId && s.Index == index).Select(s => (long?)s.Id).FirstOrDefaultAsync(ct);
+    public Task<AttemptHolder?> FindAsync(long attemptId, int? stepIndex, CancellationToken ct) =>
+        stepIndex is { } index
+            ? db.Set<JobAttempt>().AsNoTracking().Where(a => a.Id == attemptId)
+                .Select(a => new AttemptHolder(a.RunId, a.RunnerId, a.Status, a.FailureReason,
+                    a.Steps.Where(s => s.Index == index).Select(s => (long?)s.Id).FirstOrDefault()))
+                .FirstOrDefaultAsync(ct)
+            : db.Set<JobAttempt>().AsNoTracking().Where(a => a.Id == attemptId)
+                .Select(a => new AttemptHolder(a.RunId, a.RunnerId, a.Status, a.FailureReason, null)).FirstOrDefaultAsync(ct);
 
     public Task<AttemptTransition?> LastTransitionAsync(long attemptId, CancellationToken ct) =>
         db.Set<AttemptEvent>().AsNoTracking().Where(e => e.AttemptId == attemptId).OrderByDescending(e => e.Id)

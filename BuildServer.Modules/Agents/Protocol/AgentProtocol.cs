@@ -90,7 +90,7 @@ internal sealed class AgentProtocol(
 
     public async Task<Answer<ChunkResult>> AppendLogAsync(AgentIdentity agent, long attemptId, long sequence, long offset, ReadOnlyMemory<byte> chunk, CancellationToken ct)
     {
-        var (attempt, refusal) = await OwnRunningAsync(agent, attemptId, ct);
+        var (attempt, refusal) = await OwnRunningAsync(agent, attemptId, null, ct);
         if (refusal is { } r) return Answer<ChunkResult>.Refused(r.Refusal, r.Detail!);
         var result = await logs.AppendChunkAsync(attempt!.RunId, attemptId, sequence, offset, chunk, options.Value.MaxLogBytesPerAttempt, ct);
         if (result.Outcome is not (ChunkOutcome.Stored or ChunkOutcome.Duplicate))
@@ -103,9 +103,9 @@ internal sealed class AgentProtocol(
 
     public async Task<Answer<bool>> UpdateStepAsync(AgentIdentity agent, long attemptId, int index, bool started, AttemptOutcome? outcome, long logOffset, CancellationToken ct)
     {
-        var (_, refusal) = await OwnRunningAsync(agent, attemptId, ct);
+        var (attempt, refusal) = await OwnRunningAsync(agent, attemptId, index, ct);
         if (refusal is { } r) return Answer<bool>.Refused(r.Refusal, r.Detail!);
-        var stepId = await StepIdAsync(attemptId, index, ct);
+        var stepId = attempt!.StepId;
         if (stepId is null) return Answer<bool>.Refused(AttemptRefusal.Unknown, $"Attempt {attemptId} has no step {index}.");
         if (started) await lifecycle.StartStepAsync(stepId.Value, logOffset, ct);
         else await lifecycle.FinishStepAsync(stepId.Value, outcome!, logOffset, ct);
@@ -117,13 +117,13 @@ internal sealed class AgentProtocol(
     /// retried, timed out by the server) is refused as superseded.</summary>
     public async Task<Answer<CompletionResponse>> CompleteAsync(AgentIdentity agent, long attemptId, AttemptOutcome outcome, StepEnd? lastStep, CancellationToken ct)
     {
-        var attempt = await attempts.FindAsync(attemptId, ct);
+        var attempt = await attempts.FindAsync(attemptId, lastStep?.Index, ct);
         if (attempt is null) return Answer<CompletionResponse>.Refused(AttemptRefusal.Unknown, $"Attempt {attemptId} does not exist.");
         if (attempt.RunnerId != agent.Id) return NotYours<CompletionResponse>(agent, attemptId);
         StepReport? last = null;
         if (lastStep is not null)
         {
-            var stepId = await StepIdAsync(attemptId, lastStep.Index, ct);
+            var stepId = attempt.StepId;
             if (stepId is null) return Answer<CompletionResponse>.Refused(AttemptRefusal.Unknown, $"Attempt {attemptId} has no step {lastStep.Index}.");
             last = new StepReport(stepId.Value, new AttemptOutcome(lastStep.Status, lastStep.ExitCode), lastStep.LogEnd);
         }
@@ -143,10 +143,12 @@ internal sealed class AgentProtocol(
         return Answer<CompletionResponse>.Refused(AttemptRefusal.Superseded, detail);
     }
 
-    /// <summary>The attempt, if it is this agent's and still running; else why not.</summary>
-    private async Task<(AttemptHolder? Attempt, (AttemptRefusal Refusal, string? Detail)? Refusal)> OwnRunningAsync(AgentIdentity agent, long attemptId, CancellationToken ct)
+    /// <summary>The attempt (with the id of its step <paramref name="stepIndex"/>, if asked), if it is this agent's and
+    /// still running; else why not. One read.</summary>
+    private async Task<(AttemptHolder? Attempt, (AttemptRefusal Refusal, string? Detail)? Refusal)> OwnRunningAsync(
+        AgentIdentity agent, long attemptId, int? stepIndex, CancellationToken ct)
     {
-        var attempt = await attempts.FindAsync(attemptId, ct);
+        var attempt = await attempts.FindAsync(attemptId, stepIndex, ct);
         if (attempt is null) return (null, (AttemptRefusal.Unknown, $"Attempt {attemptId} does not exist."));
         if (attempt.RunnerId != agent.Id)
         {
@@ -171,8 +173,6 @@ internal sealed class AgentProtocol(
     private static string Superseded(long attemptId, Status? status, string? reason) =>
         $"Attempt {attemptId} has already ended ({status?.ToWire() ?? "unknown"}{(reason is null ? "" : ": " + reason)}); " +
         "this report is discarded (a lost attempt is retried as a new attempt).";
-
-    private Task<long?> StepIdAsync(long attemptId, int index, CancellationToken ct) => attempts.StepIdAsync(attemptId, index, ct);
 
     /// <summary>Waits; false when the wait timed out or was cancelled.</summary>
     private static async Task<bool> Pause(Task wait)
