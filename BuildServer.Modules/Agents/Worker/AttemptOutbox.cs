@@ -84,7 +84,8 @@ internal sealed class AttemptOutbox
         {
             try
             {
-                var job = JsonSerializer.Deserialize<OutboxJob>(File.ReadAllText(Path.Combine(dir, JobFile)), JsonDefaults.Options)!;
+                var job = JsonSerializer.Deserialize<OutboxJob>(File.ReadAllText(Path.Combine(dir, JobFile)), JsonDefaults.Options)
+                          ?? throw new JsonException($"{JobFile} is empty");
                 var outbox = new AttemptOutbox(dir, job.AttemptId, job.RunId);
                 outbox.Load();
                 if (!outbox.Completed)
@@ -99,7 +100,7 @@ internal sealed class AttemptOutbox
                 logger.LogInformation("Attempt {AttemptId}: results of an earlier start are delivered now", job.AttemptId);
                 found.Add(outbox);
             }
-            catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException or NullReferenceException)
+            catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
             {
                 logger.LogWarning(e, "The outbox folder {Dir} cannot be read; it is removed", dir);
                 TryDelete(dir);
