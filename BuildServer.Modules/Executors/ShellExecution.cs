@@ -12,6 +12,7 @@ internal sealed class ShellExecution : IExecution
     // Output still arriving after the step's shell exited comes from processes it left in the background;
     // wait this long for it, then stop reading so that such a process cannot hold the step open.
     private static readonly TimeSpan OutputDrain = TimeSpan.FromMilliseconds(500);
+    private const int PipeBuffer = 64 * 1024;
 
     private readonly ShellExecutor _executor;
     private readonly ExecutionRequest _request;
@@ -44,9 +45,12 @@ internal sealed class ShellExecution : IExecution
         var pgid = process.Id; // setsid execs the shell in place: it leads a new session and process group
         lock (_groups) _groups.Add(pgid);
         process.StandardInput.Close();
+        // Read through 64 KiB buffers (Process's own readers use 4 KiB): a step printing fast costs 16 times fewer reads.
+        using var stdout = new StreamReader(process.StandardOutput.BaseStream, Encoding.UTF8, false, PipeBuffer);
+        using var stderr = new StreamReader(process.StandardError.BaseStream, Encoding.UTF8, false, PipeBuffer);
         var readers = Task.WhenAll(
-            PumpAsync(process.StandardOutput, output, OutputChannel.Stdout),
-            PumpAsync(process.StandardError, output, OutputChannel.Stderr));
+            PumpAsync(stdout, output, OutputChannel.Stdout),
+            PumpAsync(stderr, output, OutputChannel.Stderr));
 
         var cancelled = false;
         var stopping = Task.CompletedTask;
