@@ -83,6 +83,27 @@ public sealed class DockerExecutorTests
     }
 
     [Test]
+    public async Task RunStep_HostNetworkAllowedAndAsked_ReachesHostLoopback()
+    {
+        // The control for the test above: the same probe does connect when the job has the host's network.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        await using var harness = await DockerHarness.StartAsync(new DockerExecutorOptions { AllowHostNetwork = true });
+        await using var execution = await harness.Executor.PrepareAsync(DockerHarness.Request(DockerHarness.NextAttempt(), "--network host"), CancellationToken.None);
+        var sink = new RecordingSink();
+
+        var step = execution.RunStepAsync(
+            DockerHarness.Step(0, $"if echo hi | nc -w 2 127.0.0.1 {port}; then echo reached; else echo unreachable; fi"), sink, CancellationToken.None);
+        using var accepted = await listener.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        accepted.Close();
+        var result = await step;
+
+        Assert.That(result.ExitCode, Is.Zero, string.Join('\n', sink.Texts));
+        Assert.That(sink.Texts, Does.Contain("reached"));
+    }
+
+    [Test]
     public async Task RunStep_AllocatingPastMemoryLimit_Exits137WithOomReason()
     {
         await using var harness = await DockerHarness.StartAsync();
