@@ -26,6 +26,23 @@ public sealed class DockerJobTests
     }
 
     [Test]
+    public async Task RunJob_InContainer_FileCommandsWorkThroughTheMountedTempFolder()
+    {
+        await using var harness = await DockerHarness.StartAsync();
+        var spec = WithContainer(new JobBuilder()
+            .Run("echo FROM_ENV_FILE=yes >> \"$GITHUB_ENV\"\necho answer=42 >> \"$GITHUB_OUTPUT\"\nmkdir -p tools && echo 'echo tool ran' > tools/mytool && chmod +x tools/mytool\necho \"$GITHUB_WORKSPACE/tools\" >> \"$GITHUB_PATH\"", id: "first")
+            .Run("echo \"env=$FROM_ENV_FILE\"; mytool")
+            .Output("answer", "${{ steps.first.outputs.answer }}")
+            .Build(), null);
+
+        var (outcome, reporter) = await RunAsync(harness, spec);
+
+        Assert.That(outcome.Conclusion, Is.EqualTo(Conclusion.Success), outcome.Reason + string.Join('\n', reporter.Lines));
+        Assert.That(reporter.Lines, Does.Contain("env=yes").And.Contain("tool ran"));
+        Assert.That(outcome.Outputs["answer"], Is.EqualTo("42"));
+    }
+
+    [Test]
     public async Task RunJob_OomKilledStep_FailsWithTheReason()
     {
         await using var harness = await DockerHarness.StartAsync();
