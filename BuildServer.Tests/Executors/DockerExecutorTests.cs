@@ -123,6 +123,23 @@ public sealed class DockerExecutorTests
     }
 
     [Test]
+    public async Task RunStep_ForkingPastPidsLimit_FailsWithPidsReason()
+    {
+        await using var harness = await DockerHarness.StartAsync();
+        await using var execution = await harness.Executor.PrepareAsync(DockerHarness.Request(DockerHarness.NextAttempt(), "--pids-limit 40"), CancellationToken.None);
+        var sink = new RecordingSink();
+
+        var bomb = await execution.RunStepAsync(DockerHarness.Step(0, "for i in $(seq 200); do sleep 30 & done\nwait"), sink, CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(bomb.ExitCode, Is.Not.Zero);
+            Assert.That(bomb.FailureReason, Is.EqualTo(DockerExecution.PidsReason), string.Join('\n', sink.Texts));
+            Assert.That(sink.Texts, Has.Some.Contains("pids limit reached"));
+        });
+    }
+
+    [Test]
     public async Task RunStep_CancelledMidStep_EndsAndContainerIsGoneWithinFiveSeconds()
     {
         await using var harness = await DockerHarness.StartAsync();

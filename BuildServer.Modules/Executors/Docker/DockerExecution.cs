@@ -17,9 +17,13 @@ internal sealed class DockerExecution(DockerExecutor executor, ExecutionRequest 
     /// <summary>The reason given for a step the kernel killed at the memory limit.</summary>
     public const string OomReason = "out of memory (OOM-killed)";
 
+    /// <summary>The reason given for a step that hit the container's limit on processes.</summary>
+    public const string PidsReason = "pids limit reached (a fork was refused)";
+
     /// <summary>When an image has no PATH of its own (an imported root file system).</summary>
     private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+    private readonly ContainerCgroup _cgroup = new(containerId);
     private bool? _hasBash;
 
     public string ContainerId => containerId;
@@ -55,6 +59,7 @@ internal sealed class DockerExecution(DockerExecutor executor, ExecutionRequest 
             WorkingDir = executionStep.WorkingDirectory ?? WorkspacePath,
         }, cancellationToken);
 
+        var (oomKills, pidsHits) = (_cgroup.OomKills(), _cgroup.PidsLimitHits());
         var cancelled = false;
         var killing = Task.CompletedTask;
         using var stream = await executor.Client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), cancellationToken);
@@ -72,10 +77,15 @@ internal sealed class DockerExecution(DockerExecutor executor, ExecutionRequest 
 
         var inspected = await executor.Client.Exec.InspectContainerExecAsync(exec.ID, CancellationToken.None);
         var exitCode = (int)(inspected.ExitCode ?? -1);
-        if (exitCode == 137 && await OomKilledAsync())
+        if (exitCode == 137 && (_cgroup.OomKills() > oomKills || await FlaggedOomKilledAsync()))
         {
             output.Line($"The step was stopped: {OomReason}; the container's memory limit is too low for it.", OutputChannel.Stderr);
             return new StepResult(exitCode, Cancelled: false, OomReason);
+        }
+        if (exitCode != 0 && _cgroup.PidsLimitHits() > pidsHits)
+        {
+            output.Line($"The step failed: {PidsReason}; the container's pids limit is too low for it.", OutputChannel.Stderr);
+            return new StepResult(exitCode, Cancelled: false, PidsReason);
         }
         return new StepResult(exitCode, Cancelled: false);
     }
@@ -121,36 +131,8 @@ internal sealed class DockerExecution(DockerExecutor executor, ExecutionRequest 
         return (await executor.Client.Exec.InspectContainerExecAsync(exec.ID, cancellationToken)).ExitCode ?? -1;
     }
 
-    /// <summary>Whether the kernel killed a process of this container at its memory limit.</summary>
-    private async Task<bool> OomKilledAsync()
-    {
-        var state = (await executor.Client.Containers.InspectContainerAsync(containerId, CancellationToken.None)).State;
-        return state?.OOMKilled == true || OomKillsInCgroup() > 0;
-    }
-
-    /// <summary>The engine flags OOMKilled only when the container's main process dies of it; a step is an exec, so
-    /// the cgroup's own counter (cgroup v1 <c>memory.oom_control</c>, v2 <c>memory.events</c>) tells.</summary>
-    private long OomKillsInCgroup()
-    {
-        foreach (var file in new[]
-                 {
-                     $"/sys/fs/cgroup/memory/docker/{containerId}/memory.oom_control",
-                     $"/sys/fs/cgroup/system.slice/docker-{containerId}.scope/memory.events",
-                     $"/sys/fs/cgroup/docker/{containerId}/memory.events",
-                 })
-        {
-            try
-            {
-                var line = File.ReadLines(file).FirstOrDefault(l => l.StartsWith("oom_kill ", StringComparison.Ordinal));
-                if (line is not null && long.TryParse(line.AsSpan(9), CultureInfo.InvariantCulture, out var kills)) return kills;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // not this cgroup layout
-            }
-        }
-        return 0;
-    }
+    private async Task<bool> FlaggedOomKilledAsync() =>
+        (await executor.Client.Containers.InspectContainerAsync(containerId, CancellationToken.None)).State?.OOMKilled == true;
 
     private static async Task PumpAsync(MultiplexedStream stream, IOutputSink output)
     {
