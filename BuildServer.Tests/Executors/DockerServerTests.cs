@@ -53,6 +53,15 @@ public sealed class DockerServerTests
     }
 
     [Test]
+    public async Task BuiltInAgent_WithDockerExecutor_AdvertisesTheDockerLabel()
+    {
+        var agents = await ApiClient.ExpectAsync(await _api.Http.GetAsync("agents"), System.Net.HttpStatusCode.OK);
+
+        var builtIn = agents.AsArray().Single(a => a!["kind"]!.GetValue<string>() == "builtin")!;
+        Assert.That(builtIn["labels"]!.AsArray().Select(l => l!.GetValue<string>()), Does.Contain("docker").And.Contain("self-hosted"));
+    }
+
+    [Test]
     public async Task Workflow_WithUnsupportedContainerOption_FailsNamingIt()
     {
         var run = await _api.TriggerRunAsync("containers", $$"""
