@@ -164,6 +164,25 @@ public sealed class DockerExecutorTests
         });
     }
 
+    [Test]
+    public async Task RunStep_AfterACancelRemovedTheContainer_FailsWithReasonInsteadOfThrowing()
+    {
+        await using var harness = await DockerHarness.StartAsync();
+        await using var execution = await harness.Executor.PrepareAsync(DockerHarness.Request(DockerHarness.NextAttempt()), CancellationToken.None);
+        var sink = new StartedSink();
+        using var cancel = new CancellationTokenSource();
+        var step = execution.RunStepAsync(DockerHarness.Step(0, "echo started\nsleep 300"), sink, cancel.Token);
+        await sink.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await cancel.CancelAsync();
+        await step.WaitAsync(TimeSpan.FromSeconds(5));
+        var output = new RecordingSink();
+
+        var always = await execution.RunStepAsync(DockerHarness.Step(1, "echo cleanup"), output, CancellationToken.None);
+
+        Assert.That(always.FailureReason, Is.EqualTo(DockerExecution.GoneReason));
+        Assert.That(output.Texts, Has.Some.Contains("the job's container is gone"));
+    }
+
     [TestCase("--privileged", "'--privileged'")]
     [TestCase("--memory 64m -v /:/host", "'-v'")]
     [TestCase("--network bridge", "only 'none' and 'host'")]

@@ -47,6 +47,30 @@ internal sealed class DockerExecution(DockerExecutor executor, ExecutionRequest 
     {
         ArgumentNullException.ThrowIfNull(executionStep);
         ArgumentNullException.ThrowIfNull(output);
+        try
+        {
+            return await RunExecAsync(executionStep, output, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new StepResult(137, Cancelled: true);
+        }
+        catch (DockerApiException e)
+        {
+            // The container was removed (a cancel or timeout of an earlier step) or died: the step cannot run. An
+            // always() step after a cancel lands here, and must fail with a reason, not throw.
+            output.Line($"The step could not run: {GoneReason} ({FirstLine(e.ResponseBody ?? e.Message)})", OutputChannel.Stderr);
+            return new StepResult(125, cancellationToken.IsCancellationRequested, GoneReason);
+        }
+    }
+
+    /// <summary>The reason given for a step that finds the job's container gone.</summary>
+    public const string GoneReason = "the job's container is gone";
+
+    private static string FirstLine(string text) => text.Split('\n')[0].Trim();
+
+    private async Task<StepResult> RunExecAsync(ExecutionStep executionStep, IOutputSink output, CancellationToken cancellationToken)
+    {
         var name = $"{executionStep.Index.ToString(CultureInfo.InvariantCulture)}{executionStep.ScriptExtension}";
         await File.WriteAllTextAsync(Path.Combine(root, "steps", name), executionStep.Script, CancellationToken.None);
         var command = await CommandAsync(executionStep, $"{StepsPath}/{name}", cancellationToken);
