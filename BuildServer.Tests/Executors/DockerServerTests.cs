@@ -53,6 +53,27 @@ public sealed class DockerServerTests
     }
 
     [Test]
+    public async Task RemoteAgent_WithDocker_RunsContainerJobsAndAdvertisesTheLabel()
+    {
+        var label = "remote-docker-" + Guid.NewGuid().ToString("N")[..8];
+        await using var agent = await AgentProcess.StartAsync(_server, label, label, extraArgs: ["--docker", _engine.Endpoint.ToString()]);
+        var run = await _api.TriggerRunAsync("containers", $$"""
+            jobs:
+              build:
+                runs-on: [{{label}}, docker]
+                container: {{DockerEngine.BusyboxImage}}
+                steps:
+                  - run: echo "ran on $RUNNER_NAME in $(busybox | head -n 1 | cut -d' ' -f1)"
+            """);
+
+        var finished = await _api.WaitForRunAsync(run);
+
+        var log = await _api.JobLogAsync(ApiClient.Job(finished, "build")["id"]!.GetValue<long>());
+        Assert.That(ApiClient.Status(finished), Is.EqualTo("succeeded"), log + agent.Output);
+        Assert.That(log, Does.Contain($"ran on {label} in BusyBox"));
+    }
+
+    [Test]
     public async Task BuiltInAgent_WithDockerExecutor_AdvertisesTheDockerLabel()
     {
         var agents = await ApiClient.ExpectAsync(await _api.Http.GetAsync("agents"), System.Net.HttpStatusCode.OK);
