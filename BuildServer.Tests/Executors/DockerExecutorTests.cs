@@ -201,16 +201,20 @@ public sealed class DockerExecutorTests
         Assert.That(await harness.CountContainersAsync(attempt), Is.Zero);
     }
 
-    [Test]
-    public async Task Prepare_MissingImageAndNoRegistry_FailsNamingTheImage()
+    [TestCase("registry.invalid/nothing/here:1")]
+    [TestCase("alpine:3.19")]
+    public async Task Prepare_MissingImageAndNoRegistry_FailsNamingTheImage(string image)
     {
         await using var harness = await DockerHarness.StartAsync();
         var request = DockerHarness.Request(DockerHarness.NextAttempt());
-        request = request with { Container = request.Container! with { Image = "registry.invalid/nothing/here:1" } };
+        request = request with { Container = request.Container! with { Image = image } };
+        var clock = Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<ExecutorException>(() => harness.Executor.PrepareAsync(request, CancellationToken.None));
 
-        Assert.That(error!.Message, Does.StartWith("image 'registry.invalid/nothing/here:1' not found"));
+        Assert.That(error!.Message, Does.StartWith($"image '{image}' not found"));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), "no registry: the pull fails, it does not hang");
+        Assert.That(Directory.EnumerateFileSystemEntries(harness.Executor.WorkRoot), Is.Empty);
     }
 
     [Test]
