@@ -21,10 +21,15 @@ internal static class AgentCommand
         var caCert = new Option<string?>("--ca-cert") { Description = "Trust server certificates issued by this CA certificate (PEM or DER file)." };
         var insecure = new Option<bool>("--allow-insecure-http") { Description = "Allow a plain http:// server address that is not loopback." };
         var drainTimeout = new Option<int>("--drain-timeout") { Description = "Seconds running jobs may take after SIGTERM before they are stopped.", DefaultValueFactory = _ => 600 };
+        var docker = new Option<string?>("--docker")
+        {
+            Description = "Run jobs with container: in this Docker engine (e.g. unix:///var/run/docker.sock); adds the label docker. " +
+                          "Limits and network: Executors:Docker in docs/executors.md.",
+        };
         var command = new Command("agent", "Run a remote agent: register with a server once, then take jobs from it over HTTPS. " +
                                            "SIGTERM drains (no new jobs, running ones finish); a second signal stops at once.")
         {
-            server, token, name, labels, slots, workDir, fingerprint, caCert, insecure, drainTimeout,
+            server, token, name, labels, slots, workDir, fingerprint, caCert, insecure, drainTimeout, docker,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -41,9 +46,22 @@ internal static class AgentCommand
                 return RemoteAgent.SetupFailed;
             }
             var labelList = (result.GetValue(labels) ?? "self-hosted,linux,x64").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Uri? dockerEndpoint = null;
+            if (result.GetValue(docker) is { } endpoint)
+            {
+                if (!Uri.TryCreate(endpoint, UriKind.Absolute, out dockerEndpoint))
+                {
+                    await Console.Error.WriteLineAsync($"buildserver agent: --docker '{endpoint}' must be an address such as unix:///var/run/docker.sock.");
+                    return RemoteAgent.SetupFailed;
+                }
+                labelList = [.. labelList.Append("docker").Distinct()];
+            }
             var options = new RemoteAgentOptions(url, result.GetValue(token), result.GetValue(name), labelList, count,
                 Path.GetFullPath(result.GetValue(workDir)!), result.GetValue(fingerprint), result.GetValue(caCert), result.GetValue(insecure),
-                TimeSpan.FromSeconds(Math.Max(0, result.GetValue(drainTimeout))));
+                TimeSpan.FromSeconds(Math.Max(0, result.GetValue(drainTimeout))))
+            {
+                DockerEndpoint = dockerEndpoint,
+            };
 
             // First SIGTERM/SIGINT drains; a second one stops the running jobs at once (they are reported lost).
             using var drain = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -81,7 +81,8 @@ internal sealed class BuiltInAgent(
             runner = new Runner { Name = name, Kind = RunnerKinds.BuiltIn, CreatedAt = time.GetUtcNow() };
             db.Add(runner);
         }
-        runner.Labels = [.. settings.Labels.Distinct()];
+        // What the executor can run is advertised, so that jobs may ask for it (runs-on: [self-hosted, docker]).
+        runner.Labels = [.. settings.Labels.Concat(executor.RunsContainers ? ["docker"] : []).Distinct()];
         runner.Slots = settings.Slots;
         runner.Version = BuildInfo.Version;
         runner.LastSeenAt = time.GetUtcNow();

@@ -1,3 +1,4 @@
+using BuildServer.Modules.Executors.Docker;
 using BuildServer.Modules.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,6 +12,15 @@ internal sealed class ExecutorsModule : IModule
     public void ConfigureServices(IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<ShellExecutorOptions>(configuration.GetSection("Executors:Shell"));
-        services.AddSingleton<IExecutor, ShellExecutor>();
+        services.AddSingleton<ShellExecutor>();
+        // The Docker executor exists only where its section is configured: an agent without an engine keeps
+        // refusing container jobs with a reason instead of failing each one on a missing socket.
+        var docker = configuration.GetSection(DockerExecutorOptions.Section);
+        if (docker.Exists())
+        {
+            services.Configure<DockerExecutorOptions>(docker);
+            services.AddSingleton<DockerExecutor>();
+        }
+        services.AddSingleton<IExecutor>(sp => new RoutingExecutor(sp.GetRequiredService<ShellExecutor>(), sp.GetService<DockerExecutor>()));
     }
 }

@@ -14,6 +14,9 @@ public interface IExecutor
 {
     string Name { get; }
 
+    /// <summary>Whether jobs with <c>container:</c> can run here (a Docker executor is configured).</summary>
+    bool RunsContainers => false;
+
     Task RemoveLeftoversAsync(CancellationToken cancellationToken);
 
     Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken);
@@ -46,7 +49,16 @@ public sealed record ExecutionRequest(long AttemptId, IReadOnlyDictionary<string
     /// <summary>An existing folder to run the steps in (<c>buildserver run</c> uses the current directory);
     /// null for a fresh per-attempt workspace that is removed afterwards.</summary>
     public string? Workspace { get; init; }
+
+    /// <summary>The job's <c>container:</c>; null runs the steps on the host (the shell executor).</summary>
+    public ExecutionContainer? Container { get; init; }
 }
+
+/// <summary>The container a job runs in.</summary>
+/// <param name="Image">An image the engine has or can pull (<c>local/busybox:1</c>, <c>debian:bookworm</c>).</param>
+/// <param name="Env">The container's own <c>env:</c>.</param>
+/// <param name="Options">The job's <c>container.options</c> (<c>--memory 1g --cpus 2</c>); unsupported flags fail the job.</param>
+public sealed record ExecutionContainer(string Image, IReadOnlyDictionary<string, string> Env, string? Options);
 
 /// <summary>One step's script and how to run it.</summary>
 /// <param name="Env">The step's environment over the executor's clean one (the runtime passes it complete).</param>
@@ -69,7 +81,9 @@ public sealed record ExecutionStep(
     public const string DefaultShell = "bash --noprofile --norc -eo pipefail {0}";
 }
 
-public sealed record StepResult(int ExitCode, bool Cancelled);
+/// <param name="FailureReason">Why the step failed when the executor knows better than its exit code
+/// (<c>out of memory (OOM-killed)</c>); null otherwise.</param>
+public sealed record StepResult(int ExitCode, bool Cancelled, string? FailureReason = null);
 
 public enum OutputChannel
 {

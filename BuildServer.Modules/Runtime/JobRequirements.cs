@@ -1,23 +1,35 @@
+using BuildServer.Modules.Executors;
 using BuildServer.Modules.Pipelines.Planning;
 
 namespace BuildServer.Modules.Runtime;
 
-/// <summary>What a job asks of its executor that the shell executor cannot give; checked before a job starts
-/// so that it fails with a reason instead of silently running on the host.</summary>
+/// <summary>What a job asks of its executor that this agent cannot give; checked before a job starts so that it
+/// fails with a reason instead of silently running on the host.</summary>
 public static class JobRequirements
 {
-    /// <summary>Null when the shell executor can run the job, else the reason it cannot.</summary>
-    public static string? ShellCannotRun(JobSpec spec)
+    /// <summary>Null when <paramref name="executor"/> can run the job, else the reason it cannot.</summary>
+    public static string? CannotRun(JobSpec spec, IExecutor executor)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (spec.Container is { } container)
+        ArgumentNullException.ThrowIfNull(executor);
+        if (spec.Container is { } container && !executor.RunsContainers)
         {
-            return $"job '{spec.Name}' runs in the container '{container.Image.Text}', and this agent has no Docker executor yet";
+            return $"job '{spec.Name}' runs in the container '{container.Image.Text}', and this agent has no Docker executor (configure Executors:Docker)";
         }
         if (spec.Services.Count > 0)
         {
-            return $"job '{spec.Name}' needs service containers ({string.Join(", ", spec.Services.Keys)}), and this agent has no Docker executor yet";
+            return $"job '{spec.Name}' needs service containers ({string.Join(", ", spec.Services.Keys)}), which no executor supports yet";
         }
         return null;
+    }
+
+    /// <summary>The job's <c>container:</c> as the executor takes it; null for a job on the host.</summary>
+    /// <remarks>Image, env and options are taken as written: expressions in them are not evaluated yet.</remarks>
+    public static ExecutionContainer? ContainerOf(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Container is { } container
+            ? new ExecutionContainer(container.Image.Text, container.Env.ToDictionary(kv => kv.Key, kv => kv.Value.Text), container.Options?.Text)
+            : null;
     }
 }

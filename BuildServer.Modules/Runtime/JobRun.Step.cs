@@ -158,7 +158,7 @@ internal sealed partial class JobRun
         if (result.Cancelled) return new StepRun(Conclusion.Cancelled, result.ExitCode, null, []);
         return result.ExitCode == 0
             ? new StepRun(Conclusion.Success, 0, null, [])
-            : new StepRun(Conclusion.Failure, result.ExitCode, $"step '{name}' exited with code {result.ExitCode}", []);
+            : new StepRun(Conclusion.Failure, result.ExitCode, $"step '{name}' exited with code {result.ExitCode}" + (result.FailureReason is { } why ? $": {why}" : ""), []);
     }
 
     private async Task<StepRun> RunKindAsync(WorkflowStep step, string name, Dictionary<string, string> env,

@@ -2,7 +2,7 @@ using BuildServer.Tests.Infrastructure;
 
 namespace BuildServer.Tests;
 
-/// <summary>Starts what the whole test run shares (PostgreSQL) once, and stops it at the end.</summary>
+/// <summary>Starts what the whole test run shares (PostgreSQL; Docker on first use) once, and stops it at the end.</summary>
 [SetUpFixture]
 public sealed class TestEnvironment
 {
@@ -23,6 +23,7 @@ public sealed class TestEnvironment
     [OneTimeTearDown]
     public async Task StopAsync()
     {
+        await DockerEngine.StopSharedAsync();
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync();

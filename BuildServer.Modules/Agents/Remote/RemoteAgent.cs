@@ -27,7 +27,11 @@ public sealed record RemoteAgentOptions(
     string? CaFingerprint,
     string? CaCertificate,
     bool AllowInsecureHttp,
-    TimeSpan DrainTimeout);
+    TimeSpan DrainTimeout)
+{
+    /// <summary>The Docker engine jobs with <c>container:</c> run in; null for an agent without Docker.</summary>
+    public Uri? DockerEndpoint { get; init; }
+}
 
 /// <summary>
 /// <c>buildserver agent</c>: registers with the server once (the credentials are kept in the work folder, 0600, and
@@ -71,7 +75,7 @@ public static class RemoteAgent
                 if (options.Token is not null) logger.LogInformation("Already registered as {Name} (agent {Id}); the registration token is not used", saved.Name, saved.AgentId);
                 await DescribeSelfAsync(connection, credentials.Token, options, logger, stop);
             }
-            await using var services = Services(options.WorkDir, credentials.Name, loggers);
+            await using var services = Services(options.WorkDir, credentials.Name, options.DockerEndpoint, loggers);
             using var worker = new AgentWorker(new HttpAgentTransport(connection.Http, credentials.Token),
                 services.GetRequiredService<IExecutor>(), services.GetRequiredService<IJobRunner>(),
                 new AgentWorkerOptions(credentials.Name, options.Slots, Path.Combine(options.WorkDir, "outbox"), TimeSpan.FromSeconds(10)),
@@ -237,13 +241,15 @@ public static class RemoteAgent
     }
 
     /// <summary>The job runner's services; <c>runner.name</c> and <c>RUNNER_NAME</c> are the agent's name (not the machine's).</summary>
-    private static ServiceProvider Services(string workDir, string name, ILoggerFactory loggers)
+    private static ServiceProvider Services(string workDir, string name, Uri? dockerEndpoint, ILoggerFactory loggers)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["DataDir"] = workDir,
             ["Runtime:RunnerName"] = name,
-        }).Build();
+        };
+        if (dockerEndpoint is not null) settings["Executors:Docker:Endpoint"] = dockerEndpoint.ToString();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
         services.AddSingleton(new DataDirectory(workDir));

@@ -161,14 +161,25 @@ internal sealed class AgentWorker(
     private async Task<(AttemptOutcome Outcome, StepEnd? LastStep)> ExecuteAsync(AgentJob job, AttemptOutbox outbox, CancellationToken stop)
     {
         await using var log = outbox.OpenLog();
-        if (JobRequirements.ShellCannotRun(job.Spec) is { } unsupported)
+        if (JobRequirements.CannotRun(job.Spec, executor) is { } unsupported)
         {
             log.AppendLine(time.GetUtcNow(), unsupported);
             return (new AttemptOutcome(Status.Failed, null, unsupported), null);
         }
         var reporter = new OutboxReporter(outbox, log, time);
         var environment = new Dictionary<string, string> { ["RUNNER_NAME"] = options.Name, ["BUILDSERVER_RUNNER"] = options.Name };
-        await using var execution = await executor.PrepareAsync(new ExecutionRequest(job.AttemptId, environment), stop);
+        IExecution execution;
+        try
+        {
+            execution = await executor.PrepareAsync(new ExecutionRequest(job.AttemptId, environment) { Container = JobRequirements.ContainerOf(job.Spec) }, stop);
+        }
+        catch (ExecutorException e)
+        {
+            // The job cannot run as asked (an unsupported option, a missing image): its failure, not the agent's.
+            log.AppendLine(time.GetUtcNow(), e.Message);
+            return (new AttemptOutcome(Status.Failed, null, e.Message), null);
+        }
+        await using var disposeExecution = execution;
         var result = await jobs.RunAsync(job.Spec, job.Context, execution, reporter, stop);
         await log.FlushAsync(CancellationToken.None);
         var status = ToStatus(result.Conclusion);

@@ -224,9 +224,9 @@ public static class LocalRun
             github["job"] = spec.JobId;
             var context = new JobContext(github, run.Inputs, run.Vars, needs, options.Secrets);
             var environment = new Dictionary<string, string> { ["RUNNER_NAME"] = "local", ["BUILDSERVER_RUNNER"] = "local" };
-            var request = new ExecutionRequest(Interlocked.Increment(ref _attempts), environment) { Workspace = options.Workspace };
+            var request = new ExecutionRequest(Interlocked.Increment(ref _attempts), environment) { Workspace = options.Workspace, Container = JobRequirements.ContainerOf(spec) };
             console.JobStarting(spec.Name);
-            if (JobRequirements.ShellCannotRun(spec) is { } unsupported)
+            if (JobRequirements.CannotRun(spec, executor) is { } unsupported)
             {
                 return new Finished(spec.JobId, spec.Name, Conclusion.Failure, ResultOf(Conclusion.Failure, spec.ContinueOnError),
                     new Dictionary<string, string>(), TimeSpan.Zero, unsupported);
@@ -237,7 +237,7 @@ public static class LocalRun
                 await using var execution = await executor.PrepareAsync(request, CancellationToken.None);
                 outcome = await jobRunner.RunAsync(spec, context, execution, console.For(spec.Name), cancel);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ExecutorException)
             {
                 outcome = new JobOutcome(Conclusion.Failure, "could not prepare the job: " + e.Message, null, new Dictionary<string, string>(), [], [], null);
             }

@@ -1,0 +1,228 @@
+using System.Globalization;
+using BuildServer.Modules.Hosting;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BuildServer.Modules.Executors.Docker;
+
+/// <summary>
+/// Runs a job's steps in one container per attempt, from the job's <c>container.image</c>: the container idles
+/// (a sleep loop) while each step is a <c>docker exec</c> of its script. The attempt's folders
+/// <c>data/docker-work/&lt;attempt&gt;/{workspace,tmp,steps}</c> are bind-mounted at <see cref="ContainerRoot"/>.
+/// Network <c>none</c> unless the agent allows the host's and the job asks; memory, CPU and pids limits from
+/// the agent's defaults and the job's options. Containers carry <see cref="AttemptLabel"/> and
+/// <see cref="OwnerLabel"/> (this agent's work folder), so the next start removes what a crashed agent left.
+/// </summary>
+internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutorOptions> options, ILogger<DockerExecutor> logger) : IExecutor, IDisposable
+{
+    public const string AttemptLabel = "buildserver.attempt";
+    public const string OwnerLabel = "buildserver.owner";
+
+    /// <summary>Where the attempt's folders are inside the container (GitHub's runner uses <c>/__w</c> too).</summary>
+    public const string ContainerRoot = "/__w";
+
+    // Docker.DotNet speaks the engine's API version; this machine's engine (20.10) stops at 1.41.
+    private static readonly System.Version ApiVersion = new(1, 41);
+
+    private readonly Lazy<DockerClient> _client = new(() =>
+        new DockerClientBuilder().WithEndpoint(options.Value.Endpoint).WithApiVersion(ApiVersion).Build());
+
+    public string Name => "docker";
+
+    public bool RunsContainers => true;
+
+    internal string WorkRoot => data.Folder("docker-work");
+
+    internal DockerClient Client => _client.Value;
+
+    internal DockerExecutorOptions Options => options.Value;
+
+    internal ILogger Logger => logger;
+
+    public async Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var container = request.Container ?? throw new ExecutorException("the Docker executor runs only jobs with a container");
+        var limits = ContainerLimits.From(container.Options, options.Value);
+        var root = Path.Combine(WorkRoot, request.AttemptId.ToString(CultureInfo.InvariantCulture));
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true); // a stale folder of a crashed earlier try of this attempt
+        }
+        var workspace = request.Workspace is { } given ? Path.GetFullPath(given) : Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
+        Directory.CreateDirectory(Path.Combine(root, "tmp"));
+        Directory.CreateDirectory(Path.Combine(root, "steps"));
+        try
+        {
+            await EnsureImageAsync(container.Image, cancellationToken);
+            var id = await CreateContainerAsync(request, container, limits, workspace, root, cancellationToken);
+            return new DockerExecution(this, request, id, root, workspace);
+        }
+        catch
+        {
+            Forget(root);
+            throw;
+        }
+    }
+
+    private async Task<string> CreateContainerAsync(ExecutionRequest request, ExecutionContainer container, ContainerLimits limits,
+        string workspace, string root, CancellationToken cancellationToken)
+    {
+        var parameters = new CreateContainerParameters
+        {
+            Image = container.Image,
+            // Whatever the image's entrypoint, the container only idles: steps come in through exec.
+            Entrypoint = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"],
+            Cmd = [],
+            Env = [.. container.Env.Select(kv => $"{kv.Key}={kv.Value}")],
+            WorkingDir = DockerExecution.WorkspacePath,
+            Labels = new Dictionary<string, string>
+            {
+                [AttemptLabel] = request.AttemptId.ToString(CultureInfo.InvariantCulture),
+                [OwnerLabel] = WorkRoot,
+            },
+            HostConfig = new HostConfig
+            {
+                Binds =
+                [
+                    $"{workspace}:{DockerExecution.WorkspacePath}",
+                    $"{Path.Combine(root, "tmp")}:{DockerExecution.TempPath}",
+                    $"{Path.Combine(root, "steps")}:{DockerExecution.StepsPath}:ro",
+                ],
+                NetworkMode = limits.HostNetwork ? "host" : "none",
+                Memory = limits.Memory ?? 0,
+                // No swap beyond the memory limit: an allocation past it is OOM-killed, not slowed to a crawl.
+                MemorySwap = limits.Memory ?? 0,
+                NanoCPUs = limits.Cpus is { } cpus ? (long)(cpus * 1e9) : 0,
+                PidsLimit = limits.Pids,
+            },
+        };
+        var created = await Client.Containers.CreateContainerAsync(parameters, cancellationToken);
+        try
+        {
+            await Client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
+        }
+        catch
+        {
+            await RemoveContainerAsync(created.ID);
+            throw;
+        }
+        return created.ID;
+    }
+
+    /// <summary>Local images work offline; a pull is tried only for a missing one.</summary>
+    private async Task EnsureImageAsync(string image, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Client.Images.InspectImageAsync(image, cancellationToken);
+            return;
+        }
+        catch (DockerImageNotFoundException)
+        {
+        }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+        }
+        logger.LogInformation("Image {Image} is not on this engine; pulling it", image);
+        var (name, tag) = SplitTag(image);
+        var errors = new List<string>();
+        try
+        {
+            await Client.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = name, Tag = tag }, null,
+                new Progress<JSONMessage>(m =>
+                {
+                    if (m.Error?.Message is { Length: > 0 } error) lock (errors) errors.Add(error);
+                }), cancellationToken);
+            await Client.Images.InspectImageAsync(image, cancellationToken);
+        }
+        catch (DockerApiException e)
+        {
+            throw new ExecutorException($"image '{image}' not found: it is not on this agent's engine and pulling it failed ({FirstLine(e.ResponseBody ?? e.Message)})", e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ExecutorException($"image '{image}' not found: it is not on this agent's engine and pulling it failed ({e.Message})", e);
+        }
+        if (errors.Count > 0)
+        {
+            throw new ExecutorException($"image '{image}' not found: it is not on this agent's engine and pulling it failed ({FirstLine(errors[0])})");
+        }
+    }
+
+    private static (string Name, string Tag) SplitTag(string image)
+    {
+        var slash = image.LastIndexOf('/');
+        var colon = image.LastIndexOf(':');
+        return colon > slash ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
+    }
+
+    private static string FirstLine(string text) => text.Split('\n')[0].Trim();
+
+    /// <summary>Removes the containers a crashed earlier start of this agent left (only ours: several agents may
+    /// share an engine), and their work folders.</summary>
+    public async Task RemoveLeftoversAsync(CancellationToken cancellationToken)
+    {
+        foreach (var id in await ListOursAsync(attemptId: null, cancellationToken))
+        {
+            logger.LogWarning("Removing container {Container}, left by an earlier start", id);
+            await RemoveContainerAsync(id);
+        }
+        if (!options.Value.KeepWorkspaces && Directory.Exists(WorkRoot))
+        {
+            foreach (var dir in Directory.EnumerateDirectories(WorkRoot).Where(d => long.TryParse(Path.GetFileName(d), out _)))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Ids of this agent's containers (of one attempt, when given), running or not.</summary>
+    internal async Task<IReadOnlyList<string>> ListOursAsync(long? attemptId, CancellationToken cancellationToken)
+    {
+        var labels = new Dictionary<string, bool> { [$"{OwnerLabel}={WorkRoot}"] = true };
+        if (attemptId is { } attempt) labels[$"{AttemptLabel}={attempt.ToString(CultureInfo.InvariantCulture)}"] = true;
+        var found = await Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels },
+        }, cancellationToken);
+        return [.. found.Select(c => c.ID)];
+    }
+
+    internal async Task RemoveContainerAsync(string id)
+    {
+        try
+        {
+            await Client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, CancellationToken.None);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            // gone already
+        }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // removal already in progress
+        }
+    }
+
+    internal void Forget(string root)
+    {
+        if (options.Value.KeepWorkspaces || !Directory.Exists(root)) return;
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not remove the work folder {Folder}", root);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_client.IsValueCreated) _client.Value.Dispose();
+    }
+}

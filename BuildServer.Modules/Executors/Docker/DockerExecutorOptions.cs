@@ -1,0 +1,33 @@
+namespace BuildServer.Modules.Executors.Docker;
+
+/// <summary>The <c>Executors:Docker</c> section of appsettings.json. Its presence turns the Docker executor on:
+/// jobs with <c>container:</c> then run in a container, the others stay on the shell executor.</summary>
+public sealed class DockerExecutorOptions
+{
+    public const string Section = "Executors:Docker";
+
+    /// <summary>The engine's API endpoint (Engine API 1.41 or later).</summary>
+    public Uri Endpoint { get; set; } = new("unix:///var/run/docker.sock");
+
+    /// <summary>A job's memory limit when its <c>container.options</c> gives none (<c>512m</c>, <c>2g</c>); null for none.</summary>
+    public string? Memory { get; set; } = "2g";
+
+    /// <summary>A job's CPU limit (cores, <c>1.5</c>) when its options give none; null for none.</summary>
+    public double? Cpus { get; set; } = 2;
+
+    /// <summary>A job's limit on processes when its options give none; null for none.</summary>
+    public long? Pids { get; set; } = 1024;
+
+    /// <summary>The most memory a job may ask for; a job asking more fails, naming the limit.</summary>
+    public string? MaxMemory { get; set; } = "8g";
+
+    public double? MaxCpus { get; set; } = 4;
+
+    public long? MaxPids { get; set; } = 8192;
+
+    /// <summary>Whether a job may ask for the host's network (<c>--network host</c>); otherwise jobs have none.</summary>
+    public bool AllowHostNetwork { get; set; }
+
+    /// <summary>Keep an attempt's work folder after it ends (for debugging); off by default.</summary>
+    public bool KeepWorkspaces { get; set; }
+}
