@@ -1,8 +1,6 @@
-using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Runs;
 using BuildServer.Modules.Runs.Logs;
 using BuildServer.Modules.Scheduling;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -55,7 +53,7 @@ internal sealed class AgentProtocol(
         var deadline = time.GetUtcNow() + wait;
         if (agent.Draining)
         {
-            await Pause(Task.Delay(wait, time, ct));
+            await Waits.QuietlyAsync(Task.Delay(wait, time, ct));
             return null;
         }
         while (true)
@@ -67,7 +65,7 @@ internal sealed class AgentProtocol(
             }
             var left = deadline - time.GetUtcNow();
             if (left <= TimeSpan.Zero || ct.IsCancellationRequested) return null;
-            if (!await Pause(pulse.WaitAsync(left, time, ct))) return null;
+            if (!await Waits.QuietlyAsync(pulse.WaitAsync(left, time, ct))) return null;
         }
     }
 
@@ -174,17 +172,4 @@ internal sealed class AgentProtocol(
         $"Attempt {attemptId} has already ended ({status?.ToWire() ?? "unknown"}{(reason is null ? "" : ": " + reason)}); " +
         "this report is discarded (a lost attempt is retried as a new attempt).";
 
-    /// <summary>Waits; false when the wait timed out or was cancelled.</summary>
-    private static async Task<bool> Pause(Task wait)
-    {
-        try
-        {
-            await wait;
-            return true;
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-            return false;
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BuildServer.Modules.Agents.Protocol;
@@ -121,7 +120,7 @@ public static class RemoteAgent
                 throw new AgentSetupException($"the server's certificate has the fingerprint {seen}, not the pinned one: refusing to connect " +
                                               "(check --ca-fingerprint against the fingerprint in the server's log).");
             }
-            if (Innermost(e) is System.Security.Authentication.AuthenticationException tls)
+            if (AgentRequests.Innermost(e) is System.Security.Authentication.AuthenticationException tls)
             {
                 throw new AgentSetupException($"the server's certificate is not trusted ({tls.Message}): pin it with --ca-fingerprint or name its CA with --ca-cert.");
             }
@@ -141,8 +140,7 @@ public static class RemoteAgent
         {
             Content = JsonContent.Create(new RegisterAgentRequest(null, [.. options.Labels], options.Slots, AgentWire.Version), options: JsonDefaults.Options),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        request.Headers.Add(AgentWire.ProtocolHeader, AgentWire.ProtocolVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        AgentRequests.Sign(request, token);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -150,7 +148,7 @@ public static class RemoteAgent
             using var response = await connection.Http.SendAsync(request, timeout.Token);
             if (response.StatusCode == System.Net.HttpStatusCode.BadRequest)
             {
-                throw new AgentSetupException("the server refuses these settings: " + ProblemText(await response.Content.ReadAsStringAsync(ct)));
+                throw new AgentSetupException("the server refuses these settings: " + (await AgentRequests.ReadProblemAsync(response, ct)).Detail);
             }
             if (!response.IsSuccessStatusCode)
             {
@@ -173,39 +171,16 @@ public static class RemoteAgent
         {
             Content = JsonContent.Create(new RegisterAgentRequest(options.Name, [.. options.Labels], options.Slots, AgentWire.Version), options: JsonDefaults.Options),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.Token.Trim());
-        request.Headers.Add(AgentWire.ProtocolHeader, AgentWire.ProtocolVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        AgentRequests.Sign(request, options.Token);
         using var response = await connection.Http.SendAsync(request, ct);
         if (!response.IsSuccessStatusCode)
         {
-            var body = await response.Content.ReadAsStringAsync(ct);
-            throw new AgentSetupException($"registration refused ({(int)response.StatusCode}): {ProblemText(body)}");
+            throw new AgentSetupException($"registration refused ({(int)response.StatusCode}): {(await AgentRequests.ReadProblemAsync(response, ct)).Detail}");
         }
         var registered = (await response.Content.ReadFromJsonAsync<RegisterAgentResponse>(JsonDefaults.Options, ct))!;
         var credentials = new SavedCredentials(options.Server.ToString(), registered.AgentId, registered.Name, registered.AgentToken, pin);
         WriteCredentials(options.WorkDir, credentials);
         return credentials;
-    }
-
-    private static Exception Innermost(Exception e) => e.InnerException is { } inner ? Innermost(inner) : e;
-
-    private static string ProblemText(string body)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(body);
-            var root = doc.RootElement;
-            var detail = root.TryGetProperty("detail", out var d) ? d.GetString() : root.TryGetProperty("title", out var t) ? t.GetString() : body;
-            if (root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
-            {
-                detail += " " + string.Join(" ", errors.EnumerateObject().Select(e => $"{e.Name}: {e.Value}"));
-            }
-            return detail ?? body;
-        }
-        catch (JsonException)
-        {
-            return body.Length > 200 ? body[..200] : body;
-        }
     }
 
     private static bool SameServer(string saved, Uri server) =>

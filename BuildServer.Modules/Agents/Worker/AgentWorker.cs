@@ -80,7 +80,7 @@ internal sealed class AgentWorker(
             {
                 if (_serverDrain)
                 {
-                    await Quietly(_drainLifted.Task.WaitAsync(noNewWork));
+                    await Waits.QuietlyAsync(_drainLifted.Task.WaitAsync(noNewWork));
                     continue;
                 }
                 var job = await transport.AcquireAsync(options.LongPoll, noNewWork);
@@ -105,12 +105,12 @@ internal sealed class AgentWorker(
                 {
                     logger.LogWarning("Slot {Slot}: no work can be acquired ({Error}); retrying in {Pause}", slot, e.Message, pause);
                 }
-                await Quietly(Task.Delay(pause, time, noNewWork));
+                await Waits.QuietlyAsync(Task.Delay(pause, time, noNewWork));
             }
             catch (Exception e)
             {
                 logger.LogError(e, "Slot {Slot} failed; it retries in a second", slot);
-                await Quietly(Task.Delay(TimeSpan.FromSeconds(1), time, noNewWork));
+                await Waits.QuietlyAsync(Task.Delay(TimeSpan.FromSeconds(1), time, noNewWork));
             }
         }
     }
@@ -224,7 +224,7 @@ internal sealed class AgentWorker(
         {
             // The first heartbeat goes at once: its answer brings the server's interval. Until then the interval is only
             // a guess, which may be longer than the lease of a job acquired meanwhile (that job would be declared lost).
-            if (!first) await Quietly(Task.Delay(failures == 0 ? _heartbeat : options.Backoff.Delay(failures - 1), time, stop));
+            if (!first) await Waits.QuietlyAsync(Task.Delay(failures == 0 ? _heartbeat : options.Backoff.Delay(failures - 1), time, stop));
             first = false;
             if (stop.IsCancellationRequested) return;
             try
@@ -280,17 +280,6 @@ internal sealed class AgentWorker(
             else logger.LogInformation("Drain lifted: taking work again");
             _serverDrain = answer.Drain;
             if (!answer.Drain) Interlocked.Exchange(ref _drainLifted, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-        }
-    }
-
-    private static async Task Quietly(Task wait)
-    {
-        try
-        {
-            await wait;
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
         }
     }
 

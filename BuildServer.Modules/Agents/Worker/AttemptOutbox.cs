@@ -179,10 +179,10 @@ internal sealed class AttemptOutbox
                 {
                     logger.LogError(e, "Attempt {AttemptId}: delivering its reports failed; retrying in {Pause}", AttemptId, pause);
                 }
-                await Wait(Task.Delay(pause, ct));
+                await Waits.QuietlyAsync(Task.Delay(pause, ct));
                 continue;
             }
-            await Wait(changed.WaitAsync(poll, ct));
+            await Waits.QuietlyAsync(changed.WaitAsync(poll, ct));
             ct.ThrowIfCancellationRequested();
         }
     }
@@ -313,18 +313,6 @@ internal sealed class AttemptOutbox
             length--;
         }
         log.SetLength(length);
-    }
-
-    private static async Task Wait(Task wait)
-    {
-        try
-        {
-            await wait;
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-            // the loop looks again, or sees the cancellation
-        }
     }
 
     private static void TryDelete(string dir)

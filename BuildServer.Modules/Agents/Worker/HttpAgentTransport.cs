@@ -65,8 +65,7 @@ internal sealed class HttpAgentTransport(HttpClient http, string agentToken) : I
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? body, TimeSpan timeout, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, path) { Content = body };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", agentToken);
-        request.Headers.Add(AgentWire.ProtocolHeader, AgentWire.ProtocolVersion.ToString(CultureInfo.InvariantCulture));
+        AgentRequests.Sign(request, agentToken);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(timeout);
         HttpResponseMessage response;
@@ -80,13 +79,13 @@ internal sealed class HttpAgentTransport(HttpClient http, string agentToken) : I
         }
         catch (HttpRequestException e)
         {
-            throw new ServerUnavailableException($"{http.BaseAddress} cannot be reached: {Innermost(e).Message}", e);
+            throw new ServerUnavailableException($"{http.BaseAddress} cannot be reached: {AgentRequests.Innermost(e).Message}", e);
         }
         if (response.IsSuccessStatusCode) return response;
         using (response)
         {
             var status = (int)response.StatusCode;
-            var problem = await ReadProblemAsync(response, ct);
+            var problem = await AgentRequests.ReadProblemAsync(response, ct);
             if (status >= 500 || status is 408 or 429)
             {
                 throw new ServerUnavailableException($"the server answered {status}: {problem.Detail}");
@@ -107,28 +106,4 @@ internal sealed class HttpAgentTransport(HttpClient http, string agentToken) : I
             throw new ServerUnavailableException("the server's answer is not what this agent understands: " + e.Message, e);
         }
     }
-
-    private static async Task<(string Detail, string? Reason, long? Sequence, long? Length)> ReadProblemAsync(HttpResponseMessage response, CancellationToken ct)
-    {
-        var fallback = $"{(int)response.StatusCode} {response.ReasonPhrase}";
-        try
-        {
-            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
-            var root = doc.RootElement;
-            string? Text(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-            long? Number(string name) => root.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : null;
-            var detail = Text("detail") ?? Text("title") ?? fallback;
-            if (root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
-            {
-                detail += " " + string.Join(" ", errors.EnumerateObject().Select(e => $"{e.Name}: {e.Value}"));
-            }
-            return (detail, Text("reason"), Number("sequence"), Number("length"));
-        }
-        catch (JsonException)
-        {
-            return (fallback, null, null, null);
-        }
-    }
-
-    private static Exception Innermost(Exception e) => e.InnerException is { } inner ? Innermost(inner) : e;
 }
