@@ -82,7 +82,8 @@ internal sealed class BuiltInAgent(
             db.Add(runner);
         }
         // What the executor can run is advertised, so that jobs may ask for it (runs-on: [self-hosted, docker]).
-        runner.Labels = [.. settings.Labels.Concat(executor.RunsContainers ? ["docker"] : []).Distinct()];
+        runner.Labels = [.. settings.Labels.Concat(executor.RunsContainers ? ["docker"] : [])
+            .Concat(executor.RunsMicroVms ? [JobRequirements.MicroVmLabel] : []).Distinct()];
         runner.Slots = settings.Slots;
         runner.Version = BuildInfo.Version;
         runner.LastSeenAt = time.GetUtcNow();

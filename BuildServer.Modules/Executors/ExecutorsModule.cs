@@ -1,4 +1,5 @@
 using BuildServer.Modules.Executors.Docker;
+using BuildServer.Modules.Executors.MicroVm;
 using BuildServer.Modules.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,6 +22,13 @@ internal sealed class ExecutorsModule : IModule
             services.Configure<DockerExecutorOptions>(docker);
             services.AddSingleton<DockerExecutor>();
         }
-        services.AddSingleton<IExecutor>(sp => new RoutingExecutor(sp.GetRequiredService<ShellExecutor>(), sp.GetService<DockerExecutor>()));
+        var microVm = configuration.GetSection(MicroVmExecutorOptions.Section);
+        if (microVm.Exists())
+        {
+            services.Configure<MicroVmExecutorOptions>(microVm);
+            services.AddSingleton<MicroVmExecutor>();
+        }
+        services.AddSingleton<IExecutor>(sp => new RoutingExecutor(sp.GetRequiredService<ShellExecutor>(), sp.GetService<DockerExecutor>(),
+            sp.GetService<MicroVmExecutor>()));
     }
 }

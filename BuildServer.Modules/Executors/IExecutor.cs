@@ -17,6 +17,9 @@ public interface IExecutor
     /// <summary>Whether jobs with <c>container:</c> can run here (a Docker executor is configured).</summary>
     bool RunsContainers => false;
 
+    /// <summary>Whether jobs can run in a microVM here (a microVM executor is configured).</summary>
+    bool RunsMicroVms => false;
+
     Task RemoveLeftoversAsync(CancellationToken cancellationToken);
 
     Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken);
@@ -36,6 +39,12 @@ public interface IExecution : IAsyncDisposable
     /// identity for the shell executor; a container or VM executor maps its mounts.</summary>
     string ToHostPath(string stepPath);
 
+    /// <summary>Whether a folder exists as the steps see it (a step's <c>working-directory</c>). On the host for the
+    /// shell and container executors (mounted folders); a VM executor asks the guest, where the workspace lives
+    /// while the job runs.</summary>
+    ValueTask<bool> DirectoryExistsAsync(string stepPath, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Directory.Exists(ToHostPath(stepPath)));
+
     /// <summary>Runs one step to its end, streaming every output line to <paramref name="output"/> as it comes.
     /// Cancelling <paramref name="cancellationToken"/> stops the step (and what it started); the result then
     /// says <see cref="StepResult.Cancelled"/>. Never throws for a failing step.</summary>
@@ -52,6 +61,9 @@ public sealed record ExecutionRequest(long AttemptId, IReadOnlyDictionary<string
 
     /// <summary>The job's <c>container:</c>; null runs the steps on the host (the shell executor).</summary>
     public ExecutionContainer? Container { get; init; }
+
+    /// <summary>Run the steps in a microVM (the job's <c>runs-on</c> names the label <c>microvm</c>).</summary>
+    public bool MicroVm { get; init; }
 }
 
 /// <summary>The container a job runs in.</summary>

@@ -16,12 +16,33 @@ public static class JobRequirements
         {
             return $"job '{spec.Name}' runs in the container '{container.Image.Text}', and this agent has no Docker executor (configure Executors:Docker)";
         }
+        if (InMicroVm(spec))
+        {
+            if (spec.Container is { } boxed)
+            {
+                return $"job '{spec.Name}' asks for both a microVM (runs-on: microvm) and the container '{boxed.Image.Text}'; a job runs in one or the other";
+            }
+            if (!executor.RunsMicroVms)
+            {
+                return $"job '{spec.Name}' runs in a microVM (runs-on: microvm), and this agent has no microVM executor (configure Executors:MicroVm)";
+            }
+        }
         if (spec.Services.Count > 0)
         {
             return $"job '{spec.Name}' needs service containers ({string.Join(", ", spec.Services.Keys)}), which no executor supports yet";
         }
         return null;
     }
+
+    /// <summary>Whether the job asks for a microVM: its <c>runs-on</c> names the label <c>microvm</c>.</summary>
+    public static bool InMicroVm(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.RunsOn.Contains(MicroVmLabel, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The label of agents that run jobs in microVMs, and that jobs name to be run in one.</summary>
+    public const string MicroVmLabel = "microvm";
 
     /// <summary>The job's <c>container:</c> as the executor takes it; null for a job on the host.</summary>
     /// <remarks>Image, env and options are taken as written: expressions in them are not evaluated yet.</remarks>

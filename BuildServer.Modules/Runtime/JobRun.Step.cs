@@ -147,7 +147,7 @@ internal sealed partial class JobRun
         if (!string.IsNullOrWhiteSpace(directory))
         {
             workingDirectory = directory.StartsWith('/') ? directory : $"{_execution.Workspace}/{directory}";
-            if (!Directory.Exists(_execution.ToHostPath(workingDirectory)))
+            if (!await _execution.DirectoryExistsAsync(workingDirectory, token))
             {
                 return new StepRun(Conclusion.Failure, null, $"working-directory '{directory}' does not exist", []);
             }

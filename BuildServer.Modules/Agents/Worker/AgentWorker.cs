@@ -171,7 +171,7 @@ internal sealed class AgentWorker(
         IExecution execution;
         try
         {
-            execution = await executor.PrepareAsync(new ExecutionRequest(job.AttemptId, environment) { Container = JobRequirements.ContainerOf(job.Spec) }, stop);
+            execution = await executor.PrepareAsync(new ExecutionRequest(job.AttemptId, environment) { Container = JobRequirements.ContainerOf(job.Spec), MicroVm = JobRequirements.InMicroVm(job.Spec) }, stop);
         }
         catch (ExecutorException e)
         {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging;
@@ -160,8 +159,8 @@ internal sealed class DockerExecution(DockerExecutor executor, ExecutionRequest 
 
     private static async Task PumpAsync(MultiplexedStream stream, IOutputSink output)
     {
-        var stdout = new LineSplitter(output, OutputChannel.Stdout);
-        var stderr = new LineSplitter(output, OutputChannel.Stderr);
+        var stdout = new OutputLines(output, OutputChannel.Stdout);
+        var stderr = new OutputLines(output, OutputChannel.Stderr);
         var buffer = new byte[16 * 1024];
         try
         {
@@ -191,40 +190,5 @@ internal sealed class DockerExecution(DockerExecutor executor, ExecutionRequest 
             executor.Logger.LogWarning(e, "Could not remove container {Container}; the next start removes it", containerId);
         }
         executor.Forget(root);
-    }
-
-    /// <summary>Bytes of one stream into lines (UTF-8 split across frames is kept whole).</summary>
-    private sealed class LineSplitter(IOutputSink output, OutputChannel channel)
-    {
-        private readonly Decoder _decoder = Encoding.UTF8.GetDecoder();
-        private readonly StringBuilder _line = new();
-        private char[] _chars = new char[1024];
-
-        public void Add(ReadOnlySpan<byte> bytes)
-        {
-            var count = _decoder.GetCharCount(bytes, flush: false);
-            if (_chars.Length < count) _chars = new char[count];
-            var n = _decoder.GetChars(bytes, _chars, flush: false);
-            var chars = _chars.AsSpan(0, n);
-            while (chars.IndexOf('\n') is var newline and >= 0)
-            {
-                _line.Append(chars[..newline]);
-                Emit();
-                chars = chars[(newline + 1)..];
-            }
-            _line.Append(chars);
-        }
-
-        public void Flush()
-        {
-            if (_line.Length > 0) Emit();
-        }
-
-        private void Emit()
-        {
-            if (_line.Length > 0 && _line[^1] == '\r') _line.Length--;
-            output.Line(_line.ToString(), channel);
-            _line.Clear();
-        }
     }
 }
