@@ -40,7 +40,7 @@ internal sealed class MicroVmHarness : IDisposable
         new(index, $"step {index}", script, env ?? new Dictionary<string, string>());
 
     /// <summary>QEMU processes whose files are in this harness's data folder.</summary>
-    public int CountVms() => Modules.Executors.MicroVm.Tools.ProcessesWhoseCommandLineHas(DataRoot + "/").Count;
+    public int CountVms() => Modules.Executors.MicroVm.Tools.ProcessesWhoseCommandLineHas(DataRoot + "/", program: "qemu-system-x86_64").Count;
 
     /// <summary>Attempt folders left in the work folder.</summary>
     public int CountWorkFolders() =>

@@ -129,14 +129,15 @@ internal sealed class GuestVm : IAsyncDisposable
     private ExecutorException BootFailed(string why)
     {
         Kill();
-        return new ExecutorException($"the VM failed to boot: {why}.{ConsoleTail("Last console lines")}");
+        var console = ConsoleTail("Last console lines");
+        return new ExecutorException($"the VM failed to boot: {why}.{(console.Length > 0 ? console : " The console said nothing.")}");
     }
 
     /// <summary>The console's last lines as a sentence part (empty when the console said nothing).</summary>
     public string ConsoleTail(string title)
     {
         // The console readers end with QEMU; give them a moment to take its last words.
-        _consoleReading.Wait(TimeSpan.FromMilliseconds(500));
+        if (_process.HasExited) _consoleReading.Wait(TimeSpan.FromMilliseconds(500));
         lock (_console)
         {
             return _console.Count == 0 ? "" : $" {title}:\n{string.Join('\n', _console)}";

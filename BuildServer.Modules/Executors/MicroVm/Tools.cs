@@ -50,8 +50,9 @@ internal static class Tools
         }
     }
 
-    /// <summary>Ids of the processes whose command line contains <paramref name="text"/> (not this process).</summary>
-    public static List<int> ProcessesWhoseCommandLineHas(string text)
+    /// <summary>Ids of the processes whose command line contains <paramref name="text"/> (not this process); only those
+    /// running <paramref name="program"/> (the file name of their first argument) when given.</summary>
+    public static List<int> ProcessesWhoseCommandLineHas(string text, string? program = null)
     {
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
@@ -59,8 +60,10 @@ internal static class Tools
             if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId) continue;
             try
             {
-                var commandLine = Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(dir, "cmdline"))).Replace('\0', ' ');
-                if (commandLine.Contains(text, StringComparison.Ordinal)) found.Add(pid);
+                var commandLine = Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(dir, "cmdline")));
+                if (!commandLine.Replace('\0', ' ').Contains(text, StringComparison.Ordinal)) continue;
+                var first = commandLine.Split('\0')[0];
+                if (program is null || Path.GetFileName(first) == program) found.Add(pid);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
