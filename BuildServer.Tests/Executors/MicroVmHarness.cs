@@ -14,9 +14,9 @@ internal sealed class MicroVmHarness : IDisposable
 
     public static readonly string ImageCache = Path.Combine(Path.GetTempPath(), $"buildserver-microvm-images-{Environment.ProcessId}");
 
-    public MicroVmHarness(MicroVmExecutorOptions? options = null)
+    public MicroVmHarness(MicroVmExecutorOptions? options = null, string? dataRoot = null)
     {
-        DataRoot = Path.Combine(Path.GetTempPath(), "bs-mvm-" + Guid.NewGuid().ToString("N")[..12]);
+        DataRoot = dataRoot ?? Path.Combine(Path.GetTempPath(), "bs-mvm-" + Guid.NewGuid().ToString("N")[..12]);
         Options = options ?? Tcg();
         Options.ImageCache ??= ImageCache;
         Executor = new MicroVmExecutor(new DataDirectory(DataRoot), Microsoft.Extensions.Options.Options.Create(Options), NullLogger<MicroVmExecutor>.Instance);
@@ -50,6 +50,6 @@ internal sealed class MicroVmHarness : IDisposable
     {
         Executor.RemoveLeftoversAsync(CancellationToken.None).GetAwaiter().GetResult();
         Executor.Dispose();
-        Directory.Delete(DataRoot, recursive: true);
+        if (Directory.Exists(DataRoot)) Directory.Delete(DataRoot, recursive: true);
     }
 }
