@@ -16,6 +16,9 @@ internal sealed class RoutingExecutor(ShellExecutor shell, DockerExecutor? docke
         if (docker is not null) await docker.RemoveLeftoversAsync(cancellationToken);
     }
 
+    public Task SweepAsync(IReadOnlySet<long> runningAttempts, CancellationToken cancellationToken) =>
+        docker?.SweepAsync(runningAttempts, cancellationToken) ?? Task.CompletedTask;
+
     public Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);

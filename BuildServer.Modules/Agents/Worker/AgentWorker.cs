@@ -22,6 +22,9 @@ internal sealed record AgentWorkerOptions(string Name, int Slots, string Outbox,
 
     /// <summary>How often a delivery looks for new log output while a job writes (the log writer flushes every 50 ms).</summary>
     public TimeSpan LogPoll { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often the executor sweeps what attempts this agent no longer runs left behind.</summary>
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>
@@ -63,9 +66,11 @@ internal sealed class AgentWorker(
         using var noNewWork = CancellationTokenSource.CreateLinkedTokenSource(drain, stop, fatal.Token);
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(stop, fatal.Token);
         var heartbeat = HeartbeatLoopAsync(heartbeatStop.Token);
+        var sweep = SweepLoopAsync(heartbeatStop.Token);
         await Task.WhenAll(Enumerable.Range(0, options.Slots).Select(slot => SlotAsync(slot, fatal, noNewWork.Token, stop)));
         await heartbeatStop.CancelAsync();
         await heartbeat;
+        await sweep;
         // Deliver what the jobs reported; what does not go now waits on disk for the next start.
         _deliveryStop.CancelAfter(options.DeliveryGrace);
         await Task.WhenAll(_deliveries.Values.Select(d => d.Delivery));
@@ -112,6 +117,32 @@ internal sealed class AgentWorker(
                 logger.LogError(e, "Slot {Slot} failed; it retries in a second", slot);
                 await Waits.QuietlyAsync(Task.Delay(TimeSpan.FromSeconds(1), time, noNewWork));
             }
+        }
+    }
+
+    /// <summary>Every <see cref="AgentWorkerOptions.SweepInterval"/> the executor removes what belongs to attempts this
+    /// agent no longer runs. An attempt is in <c>_running</c> from before its prepare until after its dispose, and a
+    /// job that starts after the snapshot is the executor's to protect (see <see cref="IExecutor.SweepAsync"/>).</summary>
+    private async Task SweepLoopAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(options.SweepInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    await executor.SweepAsync(_running.Keys.ToHashSet(), stop);
+                }
+                catch (Exception e) when (!stop.IsCancellationRequested)
+                {
+                    logger.LogWarning(e, "The executor's sweep failed; it runs again in {Interval}", options.SweepInterval);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // the agent stops
         }
     }
 
@@ -171,7 +202,12 @@ internal sealed class AgentWorker(
         IExecution execution;
         try
         {
-            execution = await executor.PrepareAsync(new ExecutionRequest(job.AttemptId, environment) { Container = JobRequirements.ContainerOf(job.Spec) }, stop);
+            var request = new ExecutionRequest(job.AttemptId, environment)
+            {
+                Container = JobRequirements.ContainerOf(job.Spec),
+                Services = JobRequirements.ServicesOf(job.Spec),
+            };
+            execution = await executor.PrepareAsync(request, stop);
         }
         catch (ExecutorException e)
         {
