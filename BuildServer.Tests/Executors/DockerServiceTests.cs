@@ -8,7 +8,7 @@ namespace BuildServer.Tests.Executors;
 public sealed class DockerServiceTests
 {
     [Test]
-    public async Task RunStep_ServiceWithHealthCheck_IsReachedOnLoopbackAndByItsName()
+    public async Task RunStep_ServiceWithHealthCheck_IsReachedOnLoopbackLocalhostAndByItsName()
     {
         await using var harness = await DockerHarness.StartAsync();
         var attempt = DockerHarness.NextAttempt();
@@ -18,10 +18,11 @@ public sealed class DockerServiceTests
 
         // No retry loop: prepare returns only once the service is healthy.
         var result = await execution.RunStepAsync(DockerHarness.Step(0,
-            "echo \"loopback $(wget -q -O - http://127.0.0.1:8080/)\"\necho \"by name $(wget -q -O - http://web:8080/)\""), sink, CancellationToken.None);
+            "echo \"loopback $(wget -q -O - http://127.0.0.1:8080/)\"\necho \"localhost $(wget -q -O - http://localhost:8080/)\"\n" +
+            "echo \"by name $(wget -q -O - http://web:8080/)\""), sink, CancellationToken.None);
 
         Assert.That(result.ExitCode, Is.Zero, string.Join('\n', sink.Texts));
-        Assert.That(sink.Texts, Does.Contain("loopback pong").And.Contain("by name pong"));
+        Assert.That(sink.Texts, Does.Contain("loopback pong").And.Contain("localhost pong").And.Contain("by name pong"));
         Assert.That(await harness.CountContainersAsync(attempt), Is.EqualTo(2), "the job's container and the service's");
     }
 

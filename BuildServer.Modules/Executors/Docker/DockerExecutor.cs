@@ -221,6 +221,7 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
     public async Task SweepAsync(IReadOnlySet<long> runningAttempts, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runningAttempts);
+        // The machine's clock, not a TimeProvider: it is compared with the engine's creation times and folders' dates.
         var bornBefore = DateTime.UtcNow - options.Value.SweepMinAge;
         bool Busy(long attempt) => runningAttempts.Contains(attempt) || _active.ContainsKey(attempt);
         var found = await Client.Containers.ListContainersAsync(new ContainersListParameters
