@@ -135,6 +135,23 @@ public sealed class DockerServiceTests
         Assert.That(await harness.CountContainersAsync(attempt), Is.Zero);
     }
 
+    [Test]
+    public async Task Prepare_CancelledWhileWaitingForAService_ThrowsAndLeavesNoContainer()
+    {
+        await using var harness = await DockerHarness.StartAsync();
+        var attempt = DockerHarness.NextAttempt();
+        var request = WithServices(attempt, ("cache", DockerHarness.Service("exec sleep 300", "--health-cmd true --health-interval 1h")));
+        using var cancel = new CancellationTokenSource();
+
+        var prepare = harness.Executor.PrepareAsync(request, cancel.Token);
+        // Cancelled once both containers exist: the cancel lands in the wait for health, not in a create.
+        while (await harness.CountContainersAsync(attempt) < 2 && !prepare.IsCompleted) await Task.Delay(50);
+        await cancel.CancelAsync();
+
+        Assert.That(async () => await prepare, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(await harness.CountContainersAsync(attempt), Is.Zero);
+    }
+
     private static ExecutionRequest WithServices(long attempt, params (string Name, ExecutionContainer Service)[] services) =>
         DockerHarness.Request(attempt) with { Services = services.ToDictionary(s => s.Name, s => s.Service) };
 

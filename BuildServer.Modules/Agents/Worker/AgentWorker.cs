@@ -215,6 +215,13 @@ internal sealed class AgentWorker(
             log.AppendLine(time.GetUtcNow(), e.Message);
             return (new AttemptOutcome(Status.Failed, null, e.Message), null);
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Cancelled while preparing (waiting for a service to be healthy, pulling an image): a cancel, not an agent error.
+            const string reason = "cancelled while the job was being prepared";
+            log.AppendLine(time.GetUtcNow(), reason);
+            return (new AttemptOutcome(Status.Cancelled, null, reason), null);
+        }
         await using var disposeExecution = execution;
         var result = await jobs.RunAsync(job.Spec, job.Context, execution, reporter, stop);
         await log.FlushAsync(CancellationToken.None);
