@@ -58,6 +58,7 @@ internal sealed class BuiltInAgent(
             new AgentWorkerOptions(runner.Name, settings.Slots, data.Folder("agent-outbox"), agents.Value.Heartbeat)
             {
                 LongPoll = settings.IdleRecheck,
+                SweepInterval = settings.SweepInterval,
                 DeliveryGrace = TimeSpan.FromSeconds(5),
             },
             time, loggers.CreateLogger("BuildServer.Modules.Agents.BuiltInAgent.Worker"));

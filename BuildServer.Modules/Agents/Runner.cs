@@ -60,4 +60,8 @@ public sealed class BuiltInAgentOptions
     /// <summary>How long an idle slot's acquire waits for a wake-up before it looks for work anyway (a safety net, not
     /// the pickup path; a remote agent's long poll is 30 s).</summary>
     public TimeSpan IdleRecheck { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the executor removes what attempts the agent no longer runs left behind (containers whose
+    /// removal failed); leftovers of a crash are removed at the next start anyway.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(60);
 }

@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+
 namespace BuildServer.Modules.Executors;
 
 /// <summary>
@@ -6,7 +8,8 @@ namespace BuildServer.Modules.Executors;
 /// agent left), then per attempt <see cref="PrepareAsync"/> → <see cref="IExecution.RunStepAsync"/> for each
 /// step, in order → <see cref="IAsyncDisposable.DisposeAsync"/> (cleanup: always called, also after a
 /// failure or a cancel). Cancel at any point through the step's token: the step gets a graceful signal,
-/// then is killed after the grace period.</para>
+/// then is killed after the grace period. While the agent runs, <see cref="SweepAsync"/> is called now and then to
+/// remove what attempts the agent no longer runs left behind (a removal that failed at dispose).</para>
 /// <para>Thread-safety: an executor is a singleton used by all agent slots at once; an
 /// <see cref="IExecution"/> belongs to one slot and is not used concurrently.</para>
 /// </summary>
@@ -23,6 +26,12 @@ public interface IExecutor
     Task RemoveLeftoversAsync(CancellationToken cancellationToken);
 
     Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Removes what this agent's executor created for attempts that are not in
+    /// <paramref name="runningAttempts"/> (the agent's attempts from before their prepare until after their
+    /// dispose). May run while slots prepare new attempts: an implementation must leave alone what an attempt
+    /// being prepared right now creates. The default has nothing to sweep.</summary>
+    Task SweepAsync(IReadOnlySet<long> runningAttempts, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 public interface IExecution : IAsyncDisposable
@@ -64,13 +73,22 @@ public sealed record ExecutionRequest(long AttemptId, IReadOnlyDictionary<string
 
     /// <summary>Run the steps in a microVM (the job's <c>runs-on</c> names the label <c>microvm</c>).</summary>
     public bool MicroVm { get; init; }
+
+    /// <summary>The job's <c>services:</c> by name, started beside <see cref="Container"/> and sharing its network
+    /// (a service is reached at 127.0.0.1 on its port); empty when the job has none.</summary>
+    public IReadOnlyDictionary<string, ExecutionContainer> Services { get; init; } = ReadOnlyDictionary<string, ExecutionContainer>.Empty;
 }
 
-/// <summary>The container a job runs in.</summary>
+/// <summary>The container a job runs in, or one of its service containers.</summary>
 /// <param name="Image">An image the engine has or can pull (<c>local/busybox:1</c>, <c>debian:bookworm</c>).</param>
 /// <param name="Env">The container's own <c>env:</c>.</param>
 /// <param name="Options">The job's <c>container.options</c> (<c>--memory 1g --cpus 2</c>); unsupported flags fail the job.</param>
-public sealed record ExecutionContainer(string Image, IReadOnlyDictionary<string, string> Env, string? Options);
+public sealed record ExecutionContainer(string Image, IReadOnlyDictionary<string, string> Env, string? Options)
+{
+    /// <summary>The <c>ports:</c> as written (<c>6379</c>, <c>8080:8080</c>); an executor that cannot publish them
+    /// decides which it accepts.</summary>
+    public IReadOnlyList<string> Ports { get; init; } = [];
+}
 
 /// <summary>One step's script and how to run it.</summary>
 /// <param name="Env">The step's environment over the executor's clean one (the runtime passes it complete).</param>

@@ -21,6 +21,12 @@ internal sealed class RoutingExecutor(ShellExecutor shell, DockerExecutor? docke
         if (microVm is not null) await microVm.RemoveLeftoversAsync(cancellationToken);
     }
 
+    public async Task SweepAsync(IReadOnlySet<long> runningAttempts, CancellationToken cancellationToken)
+    {
+        if (docker is not null) await docker.SweepAsync(runningAttempts, cancellationToken);
+        if (microVm is not null) await microVm.SweepAsync(runningAttempts, cancellationToken);
+    }
+
     public Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -1,5 +1,6 @@
 using BuildServer.Modules.Executors;
 using BuildServer.Modules.Pipelines.Planning;
+using BuildServer.Modules.Pipelines.Workflow;
 
 namespace BuildServer.Modules.Runtime;
 
@@ -27,9 +28,15 @@ public static class JobRequirements
                 return $"job '{spec.Name}' runs in a microVM (runs-on: microvm), and this agent has no microVM executor (configure Executors:MicroVm)";
             }
         }
-        if (spec.Services.Count > 0)
+        if (spec.Services.Count > 0 && spec.Container is null)
         {
-            return $"job '{spec.Name}' needs service containers ({string.Join(", ", spec.Services.Keys)}), which no executor supports yet";
+            // On GitHub such services publish their ports on the host; without a bridge network that cannot be done.
+            return $"job '{spec.Name}' has service containers ({string.Join(", ", spec.Services.Keys)}) but no 'container:': services " +
+                   "run beside a job container and share its network (127.0.0.1:<port>); add a 'container:' to the job";
+        }
+        foreach (var (name, service) in spec.Services)
+        {
+            if (service.Volumes.Count > 0) return $"service '{name}' of job '{spec.Name}' has 'volumes:', which are not supported";
         }
         return null;
     }
@@ -49,8 +56,19 @@ public static class JobRequirements
     public static ExecutionContainer? ContainerOf(JobSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return spec.Container is { } container
-            ? new ExecutionContainer(container.Image.Text, container.Env.ToDictionary(kv => kv.Key, kv => kv.Value.Text), container.Options?.Text)
-            : null;
+        return spec.Container is { } container ? Of(container) : null;
     }
+
+    /// <summary>The job's <c>services:</c> as the executor takes them, by name (values taken as written, as above).</summary>
+    public static IReadOnlyDictionary<string, ExecutionContainer> ServicesOf(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Services.ToDictionary(kv => kv.Key, kv => Of(kv.Value), StringComparer.Ordinal);
+    }
+
+    private static ExecutionContainer Of(ContainerSpec container) =>
+        new(container.Image.Text, container.Env.ToDictionary(kv => kv.Key, kv => kv.Value.Text), container.Options?.Text)
+        {
+            Ports = [.. container.Ports.Select(p => p.Text)],
+        };
 }

@@ -3,6 +3,8 @@ using BuildServer.Modules.Executors;
 using BuildServer.Modules.Executors.Docker;
 using BuildServer.Modules.Hosting;
 using BuildServer.Tests.Infrastructure;
+using Docker.DotNet;
+using Docker.DotNet.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -12,6 +14,10 @@ namespace BuildServer.Tests.Executors;
 /// owner label, and the containers counted, are this harness's only).</summary>
 internal sealed class DockerHarness : IAsyncDisposable
 {
+    /// <summary>Busybox whose command is <c>eval "$SERVICE_SCRIPT"</c>: a service that does what its env says.</summary>
+    public const string ServiceImage = "local/busybox-service:1";
+
+    private static readonly SemaphoreSlim ServiceImageGate = new(1, 1);
     private static long _attempt;
 
     private DockerHarness(DockerEngine engine, DockerExecutorOptions options)
@@ -25,8 +31,66 @@ internal sealed class DockerHarness : IAsyncDisposable
 
     public DockerExecutor Executor { get; }
 
-    public static async Task<DockerHarness> StartAsync(DockerExecutorOptions? options = null) =>
-        new(await DockerEngine.SharedAsync(), options ?? new DockerExecutorOptions());
+    public static async Task<DockerHarness> StartAsync(DockerExecutorOptions? options = null)
+    {
+        var engine = await DockerEngine.SharedAsync();
+        await EnsureServiceImageAsync(engine.Endpoint);
+        return new DockerHarness(engine, options ?? new DockerExecutorOptions());
+    }
+
+    /// <summary>Commits <see cref="ServiceImage"/> from the busybox image once per engine (an image with a command of
+    /// its own, as services have; the imported busybox has none).</summary>
+    public static async Task EnsureServiceImageAsync(Uri endpoint)
+    {
+        using var client = Client(endpoint);
+        await ServiceImageGate.WaitAsync();
+        try
+        {
+            try
+            {
+                await client.Images.InspectImageAsync(ServiceImage);
+                return;
+            }
+            catch (DockerImageNotFoundException)
+            {
+            }
+            var created = await client.Containers.CreateContainerAsync(new CreateContainerParameters
+            {
+                Image = DockerEngine.BusyboxImage,
+                Cmd = ["sh", "-c", "eval \"$SERVICE_SCRIPT\""],
+                HostConfig = new HostConfig { NetworkMode = "none" },
+            });
+            try
+            {
+                await client.Images.CommitContainerChangesAsync(new CommitContainerChangesParameters
+                {
+                    ContainerID = created.ID,
+                    RepositoryName = ServiceImage.Split(':')[0],
+                    Tag = ServiceImage.Split(':')[1],
+                });
+            }
+            finally
+            {
+                await client.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true });
+            }
+        }
+        finally
+        {
+            ServiceImageGate.Release();
+        }
+    }
+
+    public static DockerClient Client(Uri endpoint) => new DockerClientBuilder().WithEndpoint(endpoint).WithApiVersion(new System.Version(1, 41)).Build();
+
+    /// <summary>A service of <see cref="ServiceImage"/> running <paramref name="script"/>.</summary>
+    public static ExecutionContainer Service(string script, string? options = null, params string[] ports) =>
+        new(ServiceImage, new Dictionary<string, string> { ["SERVICE_SCRIPT"] = script }, options) { Ports = ports };
+
+    /// <summary>Serves <c>pong</c> over HTTP on port 8080.</summary>
+    public const string WebScript = "mkdir -p /www && echo pong > /www/index.html && exec httpd -f -p 8080 -h /www";
+
+    /// <summary>A health check that passes once <see cref="WebScript"/> answers.</summary>
+    public const string WebHealth = "--health-cmd 'wget -q -O /dev/null http://127.0.0.1:8080/' --health-interval 1s --health-retries 30";
 
     public static long NextAttempt() => Interlocked.Increment(ref _attempt) + 1000;
 

@@ -65,14 +65,46 @@ public sealed class DockerJobTests
     }
 
     [Test]
-    public void CannotRun_ServiceContainers_AreRefusedWithAReason()
+    public void CannotRun_ServicesWithoutAJobContainer_AreRefusedNamingJobAndServices()
     {
         var spec = new JobBuilder().Run("true").Build() with
         {
-            Services = new Dictionary<string, ContainerSpec> { ["db"] = Container(null) },
+            Services = new Dictionary<string, ContainerSpec> { ["db"] = Container(null), ["cache"] = Container(null) },
         };
 
-        Assert.That(JobRequirements.CannotRun(spec, new WithContainers()), Does.Contain("service containers (db)"));
+        var reason = JobRequirements.CannotRun(spec, new WithContainers());
+
+        Assert.That(reason, Does.Contain($"job '{spec.Name}'").And.Contain("service containers (db, cache)").And.Contain("add a 'container:'"));
+    }
+
+    [Test]
+    public void CannotRun_ServicesBesideAJobContainer_AreAcceptedAndMappedWithTheirPorts()
+    {
+        var db = Container("--health-cmd true") with
+        {
+            Env = new Dictionary<string, Template> { ["POSTGRES_PASSWORD"] = JobBuilder.T("secret") },
+            Ports = [JobBuilder.T("5432:5432")],
+        };
+        var spec = WithContainer(new JobBuilder().Run("true").Build(), null) with { Services = new Dictionary<string, ContainerSpec> { ["db"] = db } };
+
+        var services = JobRequirements.ServicesOf(spec);
+
+        Assert.That(JobRequirements.CannotRun(spec, new WithContainers()), Is.Null);
+        Assert.That(services.Keys, Is.EqualTo(new[] { "db" }));
+        Assert.That(services["db"].Env["POSTGRES_PASSWORD"], Is.EqualTo("secret"));
+        Assert.That(services["db"].Options, Is.EqualTo("--health-cmd true"));
+        Assert.That(services["db"].Ports, Is.EqualTo(new[] { "5432:5432" }));
+    }
+
+    [Test]
+    public void CannotRun_ServiceWithVolumes_IsRefusedNamingIt()
+    {
+        var spec = WithContainer(new JobBuilder().Run("true").Build(), null) with
+        {
+            Services = new Dictionary<string, ContainerSpec> { ["db"] = Container(null) with { Volumes = [JobBuilder.T("/data:/var/lib/data")] } },
+        };
+
+        Assert.That(JobRequirements.CannotRun(spec, new WithContainers()), Does.Contain("service 'db'").And.Contain("'volumes:'"));
     }
 
     private static JobSpec WithContainer(JobSpec spec, string? options) => spec with { Container = Container(options) };

@@ -17,6 +17,7 @@ public sealed class DockerServerTests
     public async Task StartAsync()
     {
         _engine = await DockerEngine.SharedAsync();
+        await DockerHarness.EnsureServiceImageAsync(_engine.Endpoint);
         _server = await ServerProcess.StartAsync(Db.Sqlite, $"--Executors:Docker:Endpoint={_engine.Endpoint}");
         _api = _server.Client();
         await _api.CreateProjectAsync("containers");
@@ -100,6 +101,51 @@ public sealed class DockerServerTests
         var log = await _api.JobLogAsync(ApiClient.Job(finished, "build")["id"]!.GetValue<long>());
         Assert.That(ApiClient.Status(finished), Is.EqualTo("failed"));
         Assert.That(log, Does.Contain("container option '--privileged' is not supported").And.Not.Contain("should not run"));
+    }
+
+    [Test]
+    public async Task Workflow_WithAService_ReachesItByNameAndLeavesNoContainer()
+    {
+        var run = await _api.TriggerRunAsync("containers", $$"""
+            jobs:
+              build:
+                container: {{DockerEngine.BusyboxImage}}
+                services:
+                  web:
+                    image: {{DockerHarness.ServiceImage}}
+                    env:
+                      SERVICE_SCRIPT: '{{DockerHarness.WebScript}}'
+                    ports: ['8080:8080']
+                    options: --health-cmd "wget -q -O /dev/null http://127.0.0.1:8080/" --health-interval 1s --health-retries 30
+                steps:
+                  - run: echo "service says $(wget -q -O - http://web:8080/) on $(wget -q -O - http://127.0.0.1:8080/)"
+            """);
+
+        var finished = await _api.WaitForRunAsync(run);
+
+        var log = await _api.JobLogAsync(ApiClient.Job(finished, "build")["id"]!.GetValue<long>());
+        Assert.That(ApiClient.Status(finished), Is.EqualTo("succeeded"), log);
+        Assert.That(log, Does.Contain("service says pong on pong"));
+        Assert.That(await ServerContainersAsync(), Is.Zero, "the job's and the service's containers are removed");
+    }
+
+    [Test]
+    public async Task Workflow_WithServicesButNoContainer_FailsWithTheReason()
+    {
+        var run = await _api.TriggerRunAsync("containers", $$"""
+            jobs:
+              build:
+                services:
+                  redis: {{DockerHarness.ServiceImage}}
+                steps:
+                  - run: echo should not run
+            """);
+
+        var finished = await _api.WaitForRunAsync(run);
+
+        var log = await _api.JobLogAsync(ApiClient.Job(finished, "build")["id"]!.GetValue<long>());
+        Assert.That(ApiClient.Status(finished), Is.EqualTo("failed"));
+        Assert.That(log, Does.Contain("service containers (redis) but no 'container:'").And.Not.Contain("should not run"));
     }
 
     private async Task<int> ServerContainersAsync()

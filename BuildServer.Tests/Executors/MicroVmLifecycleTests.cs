@@ -73,6 +73,30 @@ public sealed class MicroVmLifecycleTests
     }
 
     [Test]
+    public async Task Sweep_KillsTheVmOfAnAttemptNoLongerRunning_AndSparesRunningAndOwnOnes()
+    {
+        using var harness = new MicroVmHarness();
+        var running = MicroVmHarness.NextAttempt();
+        var orphan = MicroVmHarness.NextAttempt();
+        await using var own = await harness.Executor.PrepareAsync(MicroVmHarness.Request(running), CancellationToken.None);
+        // An orphan: a VM an earlier executor over the same folder started and never cleaned up.
+        using var earlier = new MicroVmHarness(harness.Options, harness.DataRoot);
+        var left = await earlier.Executor.PrepareAsync(MicroVmHarness.Request(orphan), CancellationToken.None);
+        Assert.That(harness.CountVms(), Is.EqualTo(2));
+        var past = DateTime.UtcNow.AddMinutes(-5);
+        foreach (var dir in Directory.GetDirectories(harness.Executor.WorkRoot)) Directory.SetLastWriteTimeUtc(dir, past);
+
+        await harness.Executor.SweepAsync(new HashSet<long>(), CancellationToken.None);
+
+        await Eventually.Until(() => harness.CountVms() == 1, TimeSpan.FromSeconds(5), "the orphan's VM to be killed");
+        Assert.That(Directory.GetDirectories(harness.Executor.WorkRoot).Select(Path.GetFileName),
+            Is.EqualTo(new[] { running.ToString(System.Globalization.CultureInfo.InvariantCulture) }), "the executor's own running VM is spared");
+        var sink = new RecordingSink();
+        Assert.That((await own.RunStepAsync(MicroVmHarness.Step(0, "echo alive"), sink, CancellationToken.None)).ExitCode, Is.Zero);
+        await left.DisposeAsync();
+    }
+
+    [Test]
     public async Task Auto_ProbesKvmOnce_AndTellsTheJobWhenItFallsBackToTcg()
     {
         var options = MicroVmHarness.Tcg();

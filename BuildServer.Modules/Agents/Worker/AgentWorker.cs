@@ -22,6 +22,9 @@ internal sealed record AgentWorkerOptions(string Name, int Slots, string Outbox,
 
     /// <summary>How often a delivery looks for new log output while a job writes (the log writer flushes every 50 ms).</summary>
     public TimeSpan LogPoll { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often the executor sweeps what attempts this agent no longer runs left behind.</summary>
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>
@@ -63,9 +66,11 @@ internal sealed class AgentWorker(
         using var noNewWork = CancellationTokenSource.CreateLinkedTokenSource(drain, stop, fatal.Token);
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(stop, fatal.Token);
         var heartbeat = HeartbeatLoopAsync(heartbeatStop.Token);
+        var sweep = SweepLoopAsync(heartbeatStop.Token);
         await Task.WhenAll(Enumerable.Range(0, options.Slots).Select(slot => SlotAsync(slot, fatal, noNewWork.Token, stop)));
         await heartbeatStop.CancelAsync();
         await heartbeat;
+        await sweep;
         // Deliver what the jobs reported; what does not go now waits on disk for the next start.
         _deliveryStop.CancelAfter(options.DeliveryGrace);
         await Task.WhenAll(_deliveries.Values.Select(d => d.Delivery));
@@ -112,6 +117,32 @@ internal sealed class AgentWorker(
                 logger.LogError(e, "Slot {Slot} failed; it retries in a second", slot);
                 await Waits.QuietlyAsync(Task.Delay(TimeSpan.FromSeconds(1), time, noNewWork));
             }
+        }
+    }
+
+    /// <summary>Every <see cref="AgentWorkerOptions.SweepInterval"/> the executor removes what belongs to attempts this
+    /// agent no longer runs. An attempt is in <c>_running</c> from before its prepare until after its dispose, and a
+    /// job that starts after the snapshot is the executor's to protect (see <see cref="IExecutor.SweepAsync"/>).</summary>
+    private async Task SweepLoopAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(options.SweepInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    await executor.SweepAsync(_running.Keys.ToHashSet(), stop);
+                }
+                catch (Exception e) when (!stop.IsCancellationRequested)
+                {
+                    logger.LogWarning(e, "The executor's sweep failed; it runs again in {Interval}", options.SweepInterval);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // the agent stops
         }
     }
 
@@ -171,13 +202,26 @@ internal sealed class AgentWorker(
         IExecution execution;
         try
         {
-            execution = await executor.PrepareAsync(new ExecutionRequest(job.AttemptId, environment) { Container = JobRequirements.ContainerOf(job.Spec), MicroVm = JobRequirements.InMicroVm(job.Spec) }, stop);
+            var request = new ExecutionRequest(job.AttemptId, environment)
+            {
+                Container = JobRequirements.ContainerOf(job.Spec),
+                Services = JobRequirements.ServicesOf(job.Spec),
+                MicroVm = JobRequirements.InMicroVm(job.Spec),
+            };
+            execution = await executor.PrepareAsync(request, stop);
         }
         catch (ExecutorException e)
         {
             // The job cannot run as asked (an unsupported option, a missing image): its failure, not the agent's.
             log.AppendLine(time.GetUtcNow(), e.Message);
             return (new AttemptOutcome(Status.Failed, null, e.Message), null);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Cancelled while preparing (waiting for a service to be healthy, pulling an image): a cancel, not an agent error.
+            const string reason = "cancelled while the job was being prepared";
+            log.AppendLine(time.GetUtcNow(), reason);
+            return (new AttemptOutcome(Status.Cancelled, null, reason), null);
         }
         await using var disposeExecution = execution;
         var result = await jobs.RunAsync(job.Spec, job.Context, execution, reporter, stop);

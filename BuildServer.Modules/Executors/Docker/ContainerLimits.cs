@@ -11,23 +11,22 @@ internal sealed record ContainerLimits(long? Memory, double? Cpus, long? Pids, b
     public static readonly IReadOnlyList<string> SupportedFlags = ["--memory", "-m", "--cpus", "--pids-limit", "--network"];
 
     /// <exception cref="ExecutorException">an unsupported flag, a bad value or a limit above the agent's.</exception>
-    public static ContainerLimits From(string? options, DockerExecutorOptions agent)
+    public static ContainerLimits From(string? options, DockerExecutorOptions agent) =>
+        From(ContainerOptions.Parse(options, SupportedFlags, "container option"), agent, "container option", "the job");
+
+    /// <summary>The limits among <paramref name="flags"/> (others are the caller's), over the agent's defaults.</summary>
+    /// <param name="what">How the messages name an option (<c>container option</c>).</param>
+    /// <param name="who">Who asks, for messages (<c>the job</c>, <c>service 'db'</c>).</param>
+    public static ContainerLimits From(IEnumerable<(string Flag, string Value)> flags, DockerExecutorOptions agent, string what, string who)
     {
+        ArgumentNullException.ThrowIfNull(flags);
+        ArgumentNullException.ThrowIfNull(agent);
         var memory = agent.Memory is { } m ? ParseBytes(m, "Executors:Docker:Memory") : (long?)null;
         var cpus = agent.Cpus;
         var pids = agent.Pids;
         var host = false;
-        var args = (options ?? "").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        for (var i = 0; i < args.Length; i++)
+        foreach (var (flag, value) in flags)
         {
-            var (flag, value) = args[i].IndexOf('=', StringComparison.Ordinal) is var eq and > 0 && args[i].StartsWith('-')
-                ? (args[i][..eq], args[i][(eq + 1)..])
-                : (args[i], null);
-            if (!SupportedFlags.Contains(flag))
-            {
-                throw new ExecutorException($"container option '{flag}' is not supported (supported: {string.Join(", ", SupportedFlags)})");
-            }
-            value ??= i + 1 < args.Length ? args[++i] : throw new ExecutorException($"container option '{flag}' needs a value");
             switch (flag)
             {
                 case "--memory" or "-m":
@@ -36,35 +35,35 @@ internal sealed record ContainerLimits(long? Memory, double? Cpus, long? Pids, b
                 case "--cpus":
                     cpus = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var c) && c > 0
                         ? c
-                        : throw new ExecutorException($"container option '--cpus {value}': not a positive number");
+                        : throw new ExecutorException($"{what} '--cpus {value}': not a positive number");
                     break;
                 case "--pids-limit":
                     pids = long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) && p > 0
                         ? p
-                        : throw new ExecutorException($"container option '--pids-limit {value}': not a positive number");
+                        : throw new ExecutorException($"{what} '--pids-limit {value}': not a positive number");
                     break;
-                default:
+                case "--network":
                     host = value switch
                     {
                         "none" => false,
                         "host" when agent.AllowHostNetwork => true,
-                        "host" => throw new ExecutorException("container option '--network host': this agent does not allow the host's network (Executors:Docker:AllowHostNetwork)"),
-                        _ => throw new ExecutorException($"container option '--network {value}': only 'none' and 'host' are supported"),
+                        "host" => throw new ExecutorException($"{what} '--network host': this agent does not allow the host's network (Executors:Docker:AllowHostNetwork)"),
+                        _ => throw new ExecutorException($"{what} '--network {value}': only 'none' and 'host' are supported"),
                     };
                     break;
             }
         }
         if (agent.MaxMemory is { } maxText && memory is { } asked && asked > ParseBytes(maxText, "Executors:Docker:MaxMemory"))
         {
-            throw new ExecutorException($"the job asks for {asked} bytes of memory, above this agent's limit Executors:Docker:MaxMemory = {maxText}");
+            throw new ExecutorException($"{who} asks for {asked} bytes of memory, above this agent's limit Executors:Docker:MaxMemory = {maxText}");
         }
         if (agent.MaxCpus is { } maxCpus && cpus > maxCpus)
         {
-            throw new ExecutorException($"the job asks for {cpus.Value.ToString(CultureInfo.InvariantCulture)} CPUs, above this agent's limit Executors:Docker:MaxCpus = {maxCpus.ToString(CultureInfo.InvariantCulture)}");
+            throw new ExecutorException($"{who} asks for {cpus.Value.ToString(CultureInfo.InvariantCulture)} CPUs, above this agent's limit Executors:Docker:MaxCpus = {maxCpus.ToString(CultureInfo.InvariantCulture)}");
         }
         if (agent.MaxPids is { } maxPids && pids > maxPids)
         {
-            throw new ExecutorException($"the job asks for a pids limit of {pids}, above this agent's limit Executors:Docker:MaxPids = {maxPids}");
+            throw new ExecutorException($"{who} asks for a pids limit of {pids}, above this agent's limit Executors:Docker:MaxPids = {maxPids}");
         }
         return new ContainerLimits(memory, cpus, pids, host);
     }

@@ -6,8 +6,15 @@ using Microsoft.Extensions.Logging;
 namespace BuildServer.Modules.Executors.Docker;
 
 /// <summary>One attempt's container. Steps run one after another as execs of their script (written on the host
-/// into the read-only mounted steps folder); their output is demultiplexed into stdout and stderr lines.</summary>
-internal sealed class DockerExecution(DockerExecutor executor, ExecutionRequest request, string containerId, string root, string hostWorkspace) : IExecution
+/// into the read-only mounted steps folder); their output is demultiplexed into stdout and stderr lines. The job's
+/// service containers (in the job container's network) are removed with it.</summary>
+internal sealed class DockerExecution(
+    DockerExecutor executor,
+    ExecutionRequest request,
+    string containerId,
+    IReadOnlyList<string> serviceIds,
+    string root,
+    string hostWorkspace) : IExecution
 {
     public const string WorkspacePath = DockerExecutor.ContainerRoot + "/workspace";
     public const string TempPath = DockerExecutor.ContainerRoot + "/_temp";
@@ -181,14 +188,18 @@ internal sealed class DockerExecution(DockerExecutor executor, ExecutionRequest 
 
     public async ValueTask DisposeAsync()
     {
-        try
+        // The services first: they live in the job container's network namespace.
+        foreach (var id in serviceIds.Append(containerId))
         {
-            await executor.RemoveContainerAsync(containerId);
+            try
+            {
+                await executor.RemoveContainerAsync(id);
+            }
+            catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
+            {
+                executor.Logger.LogWarning(e, "Could not remove container {Container}; the agent's sweep or next start removes it", id);
+            }
         }
-        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
-        {
-            executor.Logger.LogWarning(e, "Could not remove container {Container}; the next start removes it", containerId);
-        }
-        executor.Forget(root);
+        executor.Forget(request.AttemptId, root);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using BuildServer.Modules.Hosting;
 using Docker.DotNet;
@@ -26,6 +27,9 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
     // Docker.DotNet speaks the engine's API version; this machine's engine (20.10) stops at 1.41.
     private static readonly System.Version ApiVersion = new(1, 41);
 
+    // Attempts between the start of their prepare and their dispose: a sweep leaves them alone whatever it is told.
+    private readonly ConcurrentDictionary<long, byte> _active = new();
+
     private readonly Lazy<DockerClient> _client = new(() =>
         new DockerClientBuilder().WithEndpoint(options.Value.Endpoint).WithApiVersion(ApiVersion).Build());
 
@@ -46,23 +50,45 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         ArgumentNullException.ThrowIfNull(request);
         var container = request.Container ?? throw new ExecutorException("the Docker executor runs only jobs with a container");
         var limits = ContainerLimits.From(container.Options, options.Value);
+        var services = request.Services.Select(s => ServiceSettings.From(s.Key, s.Value, options.Value)).ToList();
         var root = Path.Combine(WorkRoot, request.AttemptId.ToString(CultureInfo.InvariantCulture));
-        if (Directory.Exists(root))
-        {
-            Directory.Delete(root, recursive: true); // a stale folder of a crashed earlier try of this attempt
-        }
-        var workspace = request.Workspace is { } given ? Path.GetFullPath(given) : Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
-        Directory.CreateDirectory(Path.Combine(root, "tmp"));
-        Directory.CreateDirectory(Path.Combine(root, "steps"));
+        _active.TryAdd(request.AttemptId, 0);
         try
         {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true); // a stale folder of a crashed earlier try of this attempt
+            }
+            var workspace = request.Workspace is { } given ? Path.GetFullPath(given) : Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
+            Directory.CreateDirectory(Path.Combine(root, "tmp"));
+            Directory.CreateDirectory(Path.Combine(root, "steps"));
             await EnsureImageAsync(container.Image, cancellationToken);
+            foreach (var service in services)
+            {
+                try
+                {
+                    await EnsureImageAsync(service.Container.Image, cancellationToken);
+                }
+                catch (ExecutorException e)
+                {
+                    throw new ExecutorException($"service '{service.Name}': {e.Message}", e);
+                }
+            }
             var id = await CreateContainerAsync(request, container, limits, workspace, root, cancellationToken);
-            return new DockerExecution(this, request, id, root, workspace);
+            try
+            {
+                var serviceIds = services.Count == 0 ? [] : await ServiceContainers.StartAsync(this, request.AttemptId, id, services, cancellationToken);
+                return new DockerExecution(this, request, id, serviceIds, root, workspace);
+            }
+            catch
+            {
+                await RemoveContainerAsync(id);
+                throw;
+            }
         }
         catch
         {
-            Forget(root);
+            Forget(request.AttemptId, root);
             throw;
         }
     }
@@ -70,6 +96,15 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
     private async Task<string> CreateContainerAsync(ExecutionRequest request, ExecutionContainer container, ContainerLimits limits,
         string workspace, string root, CancellationToken cancellationToken)
     {
+        var host = HostConfig(limits, limits.HostNetwork ? "host" : "none");
+        host.Binds =
+        [
+            $"{workspace}:{DockerExecution.WorkspacePath}",
+            $"{Path.Combine(root, "tmp")}:{DockerExecution.TempPath}",
+            $"{Path.Combine(root, "steps")}:{DockerExecution.StepsPath}:ro",
+        ];
+        // A service is reached by its name too (GitHub's habit: redis:6379): it listens in this container's network.
+        host.ExtraHosts = [.. request.Services.Keys.Select(name => $"{name}:127.0.0.1")];
         var parameters = new CreateContainerParameters
         {
             Image = container.Image,
@@ -78,26 +113,8 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
             Cmd = [],
             Env = [.. container.Env.Select(kv => $"{kv.Key}={kv.Value}")],
             WorkingDir = DockerExecution.WorkspacePath,
-            Labels = new Dictionary<string, string>
-            {
-                [AttemptLabel] = request.AttemptId.ToString(CultureInfo.InvariantCulture),
-                [OwnerLabel] = WorkRoot,
-            },
-            HostConfig = new HostConfig
-            {
-                Binds =
-                [
-                    $"{workspace}:{DockerExecution.WorkspacePath}",
-                    $"{Path.Combine(root, "tmp")}:{DockerExecution.TempPath}",
-                    $"{Path.Combine(root, "steps")}:{DockerExecution.StepsPath}:ro",
-                ],
-                NetworkMode = limits.HostNetwork ? "host" : "none",
-                Memory = limits.Memory ?? 0,
-                // No swap beyond the memory limit: an allocation past it is OOM-killed, not slowed to a crawl.
-                MemorySwap = limits.Memory ?? 0,
-                NanoCPUs = limits.Cpus is { } cpus ? (long)(cpus * 1e9) : 0,
-                PidsLimit = limits.Pids,
-            },
+            Labels = Labels(request.AttemptId),
+            HostConfig = host,
         };
         var created = await Client.Containers.CreateContainerAsync(parameters, cancellationToken);
         try
@@ -111,6 +128,23 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         }
         return created.ID;
     }
+
+    /// <summary>What every container of an attempt carries, so leftovers are found (several agents may share an engine).</summary>
+    internal Dictionary<string, string> Labels(long attemptId) => new()
+    {
+        [AttemptLabel] = attemptId.ToString(CultureInfo.InvariantCulture),
+        [OwnerLabel] = WorkRoot,
+    };
+
+    internal static HostConfig HostConfig(ContainerLimits limits, string networkMode) => new()
+    {
+        NetworkMode = networkMode,
+        Memory = limits.Memory ?? 0,
+        // No swap beyond the memory limit: an allocation past it is OOM-killed, not slowed to a crawl.
+        MemorySwap = limits.Memory ?? 0,
+        NanoCPUs = limits.Cpus is { } cpus ? (long)(cpus * 1e9) : 0,
+        PidsLimit = limits.Pids,
+    };
 
     /// <summary>Local images work offline; a pull is tried only for a missing one.</summary>
     private async Task EnsureImageAsync(string image, CancellationToken cancellationToken)
@@ -179,6 +213,38 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         }
     }
 
+    /// <summary>Removes this agent's containers (jobs' and services') and work folders of attempts neither in
+    /// <paramref name="runningAttempts"/> nor being prepared or run by this executor, and older than
+    /// <see cref="DockerExecutorOptions.SweepMinAge"/>: what a removal that failed at dispose, or a create cut short
+    /// by a cancel, left behind. Safe while slots start jobs: an attempt counts as active from the start of its
+    /// prepare, and a container younger than the minimum age is never taken.</summary>
+    public async Task SweepAsync(IReadOnlySet<long> runningAttempts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runningAttempts);
+        // The machine's clock, not a TimeProvider: it is compared with the engine's creation times and folders' dates.
+        var bornBefore = DateTime.UtcNow - options.Value.SweepMinAge;
+        bool Busy(long attempt) => runningAttempts.Contains(attempt) || _active.ContainsKey(attempt);
+        var found = await Client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{OwnerLabel}={WorkRoot}"] = true } },
+        }, cancellationToken);
+        foreach (var container in found)
+        {
+            var attempt = container.Labels.TryGetValue(AttemptLabel, out var text) && long.TryParse(text, CultureInfo.InvariantCulture, out var a) ? a : (long?)null;
+            if (attempt is { } id && Busy(id) || container.Created.ToUniversalTime() > bornBefore) continue;
+            logger.LogWarning("Removing container {Container} of attempt {Attempt}, which this agent no longer runs", container.ID, text);
+            await RemoveContainerAsync(container.ID);
+        }
+        if (options.Value.KeepWorkspaces || !Directory.Exists(WorkRoot)) return;
+        foreach (var dir in Directory.EnumerateDirectories(WorkRoot))
+        {
+            if (!long.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out var attempt) || Busy(attempt)
+                || Directory.GetCreationTimeUtc(dir) > bornBefore) continue;
+            Forget(attempt, dir);
+        }
+    }
+
     /// <summary>Ids of this agent's containers (of one attempt, when given), running or not.</summary>
     internal async Task<IReadOnlyList<string>> ListOursAsync(long? attemptId, CancellationToken cancellationToken)
     {
@@ -208,8 +274,9 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         }
     }
 
-    internal void Forget(string root)
+    internal void Forget(long attemptId, string root)
     {
+        _active.TryRemove(attemptId, out _);
         if (options.Value.KeepWorkspaces || !Directory.Exists(root)) return;
         try
         {

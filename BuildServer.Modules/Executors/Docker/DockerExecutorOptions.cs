@@ -28,6 +28,14 @@ public sealed class DockerExecutorOptions
     /// <summary>Whether a job may ask for the host's network (<c>--network host</c>); otherwise jobs have none.</summary>
     public bool AllowHostNetwork { get; set; }
 
+    /// <summary>How long a job's first step waits for its services to be healthy (those with a health check) before
+    /// the job fails, naming the service.</summary>
+    public TimeSpan ServiceStartTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The agent's sweep takes only containers and folders older than this: one created this instant
+    /// belongs to a job that is starting.</summary>
+    public TimeSpan SweepMinAge { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Keep an attempt's work folder after it ends (for debugging); off by default.</summary>
     public bool KeepWorkspaces { get; set; }
 }

@@ -19,7 +19,11 @@ internal sealed class MicroVmExecutor(DataDirectory data, IOptions<MicroVmExecut
     /// <summary>The job disk's mount point in the guest; the workspace, temp and step folders are under it.</summary>
     public const string GuestRoot = "/__w";
 
+    // A sweep spares what is younger: a folder being made for an attempt the agent has not yet counted as running.
+    private static readonly TimeSpan SweepMinAge = TimeSpan.FromSeconds(10);
+
     private readonly SemaphoreSlim _imageLock = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _active = new(StringComparer.Ordinal);
     private GuestImage? _image;
     private Task<(Acceleration Acceleration, string? Warning)>? _acceleration;
     private readonly object _accelerationLock = new();
@@ -41,6 +45,7 @@ internal sealed class MicroVmExecutor(DataDirectory data, IOptions<MicroVmExecut
         var (acceleration, warning) = await AccelerationAsync(image, cancellationToken);
         var root = Path.Combine(WorkRoot, request.AttemptId.ToString(CultureInfo.InvariantCulture));
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true); // a crashed earlier try of this attempt
+        _active[root] = 0;
         var stage = Directory.CreateDirectory(Path.Combine(root, "disk"));
         try
         {
@@ -137,8 +142,29 @@ internal sealed class MicroVmExecutor(DataDirectory data, IOptions<MicroVmExecut
 
     public void Dispose() => _imageLock.Dispose();
 
+    /// <summary>Kills the VMs, and removes the folders, of attempts this agent no longer runs (what a failed cleanup
+    /// left); its own executions and folders younger than a few seconds are spared.</summary>
+    public Task SweepAsync(IReadOnlySet<long> runningAttempts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runningAttempts);
+        if (!Directory.Exists(WorkRoot)) return Task.CompletedTask;
+        foreach (var dir in Directory.EnumerateDirectories(WorkRoot))
+        {
+            if (!long.TryParse(Path.GetFileName(dir), out var attempt) || runningAttempts.Contains(attempt) || _active.ContainsKey(dir)) continue;
+            if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < SweepMinAge) continue;
+            foreach (var pid in Tools.ProcessesWhoseCommandLineHas(dir + "/"))
+            {
+                logger.LogWarning("Killing VM process {Pid} of attempt {Attempt}, which this agent no longer runs", pid, attempt);
+                ProcessGroups.KillProcess(pid);
+            }
+            if (!options.Value.KeepWorkFolders) Forget(dir);
+        }
+        return Task.CompletedTask;
+    }
+
     internal void Forget(string root)
     {
+        _active.TryRemove(root, out _);
         if (options.Value.KeepWorkFolders || !Directory.Exists(root)) return;
         try
         {

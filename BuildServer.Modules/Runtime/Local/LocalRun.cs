@@ -224,7 +224,13 @@ public static class LocalRun
             github["job"] = spec.JobId;
             var context = new JobContext(github, run.Inputs, run.Vars, needs, options.Secrets);
             var environment = new Dictionary<string, string> { ["RUNNER_NAME"] = "local", ["BUILDSERVER_RUNNER"] = "local" };
-            var request = new ExecutionRequest(Interlocked.Increment(ref _attempts), environment) { Workspace = options.Workspace, Container = JobRequirements.ContainerOf(spec), MicroVm = JobRequirements.InMicroVm(spec) };
+            var request = new ExecutionRequest(Interlocked.Increment(ref _attempts), environment)
+            {
+                Workspace = options.Workspace,
+                Container = JobRequirements.ContainerOf(spec),
+                Services = JobRequirements.ServicesOf(spec),
+                MicroVm = JobRequirements.InMicroVm(spec),
+            };
             console.JobStarting(spec.Name);
             if (JobRequirements.CannotRun(spec, executor) is { } unsupported)
             {
