@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using BuildServer.Modules.Agents.Remote;
+using BuildServer.Modules.Runtime;
 using Serilog;
 using Serilog.Extensions.Logging;
 
@@ -26,10 +27,15 @@ internal static class AgentCommand
             Description = "Run jobs with container: in this Docker engine (e.g. unix:///var/run/docker.sock); adds the label docker. " +
                           "Limits and network: Executors:Docker in docs/executors.md.",
         };
+        var microVm = new Option<string?>("--microvm")
+        {
+            Description = "Run jobs with runs-on: microvm in a fresh QEMU microVM each, accelerated by auto, kvm or tcg; adds the label microvm. " +
+                          "Memory, CPUs, root file system and network: Executors:MicroVm in docs/executors.md.",
+        };
         var command = new Command("agent", "Run a remote agent: register with a server once, then take jobs from it over HTTPS. " +
                                            "SIGTERM drains (no new jobs, running ones finish); a second signal stops at once.")
         {
-            server, token, name, labels, slots, workDir, fingerprint, caCert, insecure, drainTimeout, docker,
+            server, token, name, labels, slots, workDir, fingerprint, caCert, insecure, drainTimeout, docker, microVm,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -56,11 +62,22 @@ internal static class AgentCommand
                 }
                 labelList = [.. labelList.Append("docker").Distinct()];
             }
+            var acceleration = result.GetValue(microVm);
+            if (acceleration is not null)
+            {
+                if (acceleration is not ("auto" or "kvm" or "tcg"))
+                {
+                    await Console.Error.WriteLineAsync($"buildserver agent: --microvm '{acceleration}' must be auto, kvm or tcg.");
+                    return RemoteAgent.SetupFailed;
+                }
+                labelList = [.. labelList.Append(JobRequirements.MicroVmLabel).Distinct()];
+            }
             var options = new RemoteAgentOptions(url, result.GetValue(token), result.GetValue(name), labelList, count,
                 Path.GetFullPath(result.GetValue(workDir)!), result.GetValue(fingerprint), result.GetValue(caCert), result.GetValue(insecure),
                 TimeSpan.FromSeconds(Math.Max(0, result.GetValue(drainTimeout))))
             {
                 DockerEndpoint = dockerEndpoint,
+                MicroVmAcceleration = acceleration,
             };
 
             // First SIGTERM/SIGINT drains; a second one stops the running jobs at once (they are reported lost).

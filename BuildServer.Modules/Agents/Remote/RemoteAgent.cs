@@ -30,6 +30,9 @@ public sealed record RemoteAgentOptions(
 {
     /// <summary>The Docker engine jobs with <c>container:</c> run in; null for an agent without Docker.</summary>
     public Uri? DockerEndpoint { get; init; }
+
+    /// <summary>Turns the microVM executor on with this accelerator (<c>auto</c>, <c>kvm</c>, <c>tcg</c>); null: off.</summary>
+    public string? MicroVmAcceleration { get; init; }
 }
 
 /// <summary>
@@ -74,7 +77,7 @@ public static class RemoteAgent
                 if (options.Token is not null) logger.LogInformation("Already registered as {Name} (agent {Id}); the registration token is not used", saved.Name, saved.AgentId);
                 await DescribeSelfAsync(connection, credentials.Token, options, logger, stop);
             }
-            await using var services = Services(options.WorkDir, credentials.Name, options.DockerEndpoint, loggers);
+            await using var services = Services(options, credentials.Name, loggers);
             using var worker = new AgentWorker(new HttpAgentTransport(connection.Http, credentials.Token),
                 services.GetRequiredService<IExecutor>(), services.GetRequiredService<IJobRunner>(),
                 new AgentWorkerOptions(credentials.Name, options.Slots, Path.Combine(options.WorkDir, "outbox"), TimeSpan.FromSeconds(10)),
@@ -216,14 +219,16 @@ public static class RemoteAgent
     }
 
     /// <summary>The job runner's services; <c>runner.name</c> and <c>RUNNER_NAME</c> are the agent's name (not the machine's).</summary>
-    private static ServiceProvider Services(string workDir, string name, Uri? dockerEndpoint, ILoggerFactory loggers)
+    private static ServiceProvider Services(RemoteAgentOptions options, string name, ILoggerFactory loggers)
     {
+        var workDir = options.WorkDir;
         var settings = new Dictionary<string, string?>
         {
             ["DataDir"] = workDir,
             ["Runtime:RunnerName"] = name,
         };
-        if (dockerEndpoint is not null) settings["Executors:Docker:Endpoint"] = dockerEndpoint.ToString();
+        if (options.DockerEndpoint is { } dockerEndpoint) settings["Executors:Docker:Endpoint"] = dockerEndpoint.ToString();
+        if (options.MicroVmAcceleration is { } acceleration) settings["Executors:MicroVm:Acceleration"] = acceleration;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
