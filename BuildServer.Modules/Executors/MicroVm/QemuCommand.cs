@@ -79,6 +79,7 @@ internal static class QemuCommand
             line += $" tsc_early_khz={((long)(hostCpuMhz * 1000)).ToString(CultureInfo.InvariantCulture)}";
         }
         if (vm.Network) line += " mvm.net=1";
+        if (vm.RootFs is not null) line += " mvm.rootfs=1";
         return line;
     }
 
