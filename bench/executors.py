@@ -91,10 +91,12 @@ def job(server, pipeline):
     return first, whole, view["status"]
 
 
-def bare(args, stdin=subprocess.DEVNULL):
-    """Launches a process; returns (first output line s, exit s)."""
+def bare(args, before=None):
+    """Launches a process (after `before`, timed too); returns (first output line s, exit s)."""
     start = time.time()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=stdin, stderr=subprocess.DEVNULL)
+    if before:
+        before()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = None
     for raw in process.stdout:
         if first is None and raw.strip() == b"first":
@@ -128,16 +130,18 @@ def recipe_vm(kernel):
     mhz = next(float(l.split(":")[1]) for l in open("/proc/cpuinfo") if l.startswith("cpu MHz"))
     disk = os.path.join(root, "disk.img")
 
-    def launch(command):
+    def make_disk():
         with open(disk, "wb") as f:
             f.truncate(256 * 1024 * 1024)
         subprocess.run(["mke2fs", "-q", "-t", "ext4", "-F", "-E", "root_owner=0:0", "-d", stage, disk], check=True)
+
+    def launch(command):
         return bare(["qemu-system-x86_64", "-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on", "-accel", "tcg,thread=multi",
                      "-cpu", "max", "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
                      "-no-reboot", "-nic", "none", "-kernel", kernel, "-initrd", cpio,
                      "-drive", f"id=job,file={disk},format=raw,if=none,cache=unsafe", "-device", "virtio-blk-device,drive=job",
                      "-append", f"console=ttyS0 quiet loglevel=3 panic=-1 tsc_early_khz={int(mhz * 1000)} pci=off cryptomgr.notests "
-                                f"mvm.cmd={base64.b64encode(command.encode()).decode()}"])
+                                f"mvm.cmd={base64.b64encode(command.encode()).decode()}"], before=make_disk)
     return launch
 
 

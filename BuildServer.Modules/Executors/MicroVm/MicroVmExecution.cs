@@ -243,7 +243,10 @@ internal sealed partial class MicroVmExecution(MicroVmExecutor executor, Executi
     {
         try
         {
-            if (!_gone && !guest.HasExited)
+            // Only a workspace that goes back out needs the guest to flush the job disk; otherwise the disk is dropped,
+            // and killing the VM is as good as powering it off, and quicker.
+            var copyOut = request.Workspace is not null || executor.Options.KeepWorkFolders;
+            if (copyOut && !_gone && !guest.HasExited)
             {
                 // A clean power-off: the guest ends the job's processes and flushes the job disk.
                 await guest.SendAsync("FINISH", ReadOnlyMemory<byte>.Empty, CancellationToken.None);
