@@ -30,7 +30,6 @@ internal sealed class DockerExecution(
     private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     private readonly ContainerCgroup _cgroup = new(containerId);
-    private bool? _hasBash;
 
     public string ContainerId => containerId;
 
@@ -79,7 +78,7 @@ internal sealed class DockerExecution(
     {
         var name = $"{executionStep.Index.ToString(CultureInfo.InvariantCulture)}{executionStep.ScriptExtension}";
         await File.WriteAllTextAsync(Path.Combine(root, "steps", name), executionStep.Script, CancellationToken.None);
-        var command = await CommandAsync(executionStep, $"{StepsPath}/{name}", cancellationToken);
+        var command = Command(executionStep, $"{StepsPath}/{name}");
         var exec = await executor.Client.Exec.CreateContainerExecAsync(containerId, new ContainerExecCreateParameters
         {
             AttachStdout = true,
@@ -120,17 +119,13 @@ internal sealed class DockerExecution(
         return new StepResult(exitCode, Cancelled: false);
     }
 
-    /// <summary>The step's shell with its script; GitHub's rule for container jobs: the default shell is
-    /// <c>sh -e</c> when the image has no bash.</summary>
-    private async Task<IList<string>> CommandAsync(ExecutionStep step, string script, CancellationToken cancellationToken)
-    {
-        if (step.Shell == ExecutionStep.DefaultShell)
-        {
-            _hasBash ??= await RunQuietAsync(["sh", "-c", "command -v bash"], cancellationToken) == 0;
-            if (_hasBash == false) return ["sh", "-e", script];
-        }
-        return ShellExecution.ShellCommand(step.Shell, script);
-    }
+    /// <summary>The shell that runs GitHub's default shell in an image: bash when the image has it, else <c>sh -e</c>
+    /// (GitHub's rule for container jobs), decided inside the same exec (no extra round trip to probe the image).</summary>
+    private const string DefaultShellInImage =
+        "if command -v bash >/dev/null 2>&1; then exec bash --noprofile --norc -eo pipefail \"$1\"; fi; exec sh -e \"$1\"";
+
+    private static List<string> Command(ExecutionStep step, string script) =>
+        step.Shell == ExecutionStep.DefaultShell ? ["sh", "-c", DefaultShellInImage, "sh", script] : ShellExecution.ShellCommand(step.Shell, script);
 
     private List<string> Environment(ExecutionStep step)
     {
@@ -148,17 +143,6 @@ internal sealed class DockerExecution(
         env["GITHUB_WORKSPACE"] = env["BUILDSERVER_WORKSPACE"] = WorkspacePath;
         env[ShellExecutor.AttemptMarker] = request.AttemptId.ToString(CultureInfo.InvariantCulture);
         return [.. env.Select(kv => $"{kv.Key}={kv.Value}")];
-    }
-
-    private async Task<long> RunQuietAsync(IList<string> command, CancellationToken cancellationToken)
-    {
-        var exec = await executor.Client.Exec.CreateContainerExecAsync(containerId,
-            new ContainerExecCreateParameters { AttachStdout = true, AttachStderr = true, Cmd = command }, cancellationToken);
-        using (var stream = await executor.Client.Exec.StartContainerExecAsync(exec.ID, new ContainerExecStartParameters(), cancellationToken))
-        {
-            await stream.ReadOutputToEndAsync(cancellationToken);
-        }
-        return (await executor.Client.Exec.InspectContainerExecAsync(exec.ID, cancellationToken)).ExitCode ?? -1;
     }
 
     private async Task<bool> FlaggedOomKilledAsync() =>
