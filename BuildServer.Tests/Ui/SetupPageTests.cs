@@ -1,0 +1,71 @@
+using BuildServer.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace BuildServer.Tests.Ui;
+
+/// <summary>The setup page of a new server, in a real browser: it creates the first admin once, then refuses.</summary>
+public sealed class SetupPageTests
+{
+    private ServerProcess _server = null!;
+    private Browser _browser = null!;
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _server = await ServerProcess.StartAsync(Db.Sqlite);
+        _browser = await Browser.LaunchAsync();
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _browser.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Setup_OnANewServer_CreatesTheFirstAdminOnce_ThenRefuses()
+    {
+        // Arrange: a new server sends a visitor to the setup page.
+        var page = await _browser.NewPageAsync(_server);
+        await page.GotoAsync("");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/setup$"));
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Set up BuildServer" })).ToBeVisibleAsync();
+        await Browser.ScreenshotAsync(page, "setup");
+
+        // Act: bad input first, then good.
+        await page.Locator("#username").FillAsync("-admin");
+        await page.Locator("#password").FillAsync("short");
+        await page.Locator("#confirm").FillAsync("other");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create the admin account" }).ClickAsync();
+        await Expect(page.Locator(".validation-message")).ToHaveTextAsync(
+            ["A user name is 1 to 100 letters, digits, '.', '_', '@' or '-', starting with a letter or digit.",
+             "A password has 8 to 200 characters.", "The two passwords differ."]);
+        await page.Locator("#username").FillAsync("admin");
+        await page.Locator("#password").FillAsync("correct horse battery");
+        await page.Locator("#confirm").FillAsync("correct horse battery");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create the admin account" }).ClickAsync();
+
+        // Assert: signed in as the new admin, on the dashboard.
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" })).ToBeVisibleAsync();
+        await Expect(page.Locator("[data-test=user-name]")).ToHaveTextAsync("admin");
+
+        // Then the page refuses, to anyone: shown, and a forged post (with a valid antiforgery token) creates nothing.
+        var stranger = await _browser.NewPageAsync(_server);
+        var shown = await stranger.GotoAsync("setup");
+        Assert.That(shown!.Status, Is.EqualTo(403));
+        await Expect(stranger.Locator("[data-test=form-error]")).ToContainTextAsync("set up already");
+        var forged = await UiPages.PostFormAsync(stranger, "setup", new()
+        {
+            ["__RequestVerificationToken"] = await UiPages.AntiforgeryTokenAsync(stranger),
+            ["_handler"] = "setup",
+            ["Input.UserName"] = "intruder",
+            ["Input.Password"] = "intruder-password",
+            ["Input.ConfirmPassword"] = "intruder-password",
+        });
+        Assert.That(forged.Status, Is.EqualTo(403));
+        await UiPages.SignInAsync(stranger, "intruder", "intruder-password");
+        await Expect(stranger.Locator("[data-test=form-error]")).ToHaveTextAsync("The user name or the password is wrong.");
+    }
+}
