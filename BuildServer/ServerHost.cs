@@ -35,6 +35,8 @@ internal static class ServerHost
         // The web UI answers an unknown address (and a refused form) with its own page; the API keeps problem details.
         app.UseWhen(c => !c.Request.Path.StartsWithSegments("/api") && !c.Request.Path.StartsWithSegments("/hangfire"),
             ui => ui.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages: true));
+        // Routing after the status pages, so that a re-executed request (/status/404) is routed to its page.
+        app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using BuildServer.Modules.Persistence;
+using BuildServer.Modules.Security;
 using BuildServer.Modules.Security.Users;
-using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -16,7 +16,7 @@ namespace BuildServer.Modules.Runs.Ui;
 internal static class CancelFromUi
 {
     public static void Map(IEndpointRouteBuilder endpoints) =>
-        endpoints.MapPost("/runs/{id:long}/cancel", CancelAsync).WithMetadata(new RequireAntiforgeryTokenAttribute()).ExcludeFromDescription();
+        endpoints.MapPost("/runs/{id:long}/cancel", CancelAsync).RequireAntiforgeryToken().ExcludeFromDescription();
 
     private static async Task<Results<RedirectHttpResult, NotFound, StatusCodeHttpResult>> CancelAsync(
         long id, BuildDb db, CancelRun cancel, IAuthorizationService authorization, ClaimsPrincipal user, CancellationToken ct)

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -7,11 +6,11 @@ using Microsoft.AspNetCore.Routing;
 
 namespace BuildServer.Modules.Security.Users;
 
-/// <summary><c>POST /signout</c>: a form post from the layout, antiforgery-checked, that ends the cookie session.</summary>
+/// <summary><c>POST /signout</c>: a form post from the layout, antiforgery-checked (<see cref="FormPosts"/>), that ends the cookie session.</summary>
 internal static class SignOutEndpoint
 {
     public static void Map(IEndpointRouteBuilder endpoints) =>
-        endpoints.MapPost(UiCookie.SignOutPath, (Delegate)SignOut).WithMetadata(new RequireAntiforgeryTokenAttribute()).ExcludeFromDescription();
+        endpoints.MapPost(UiCookie.SignOutPath, (Delegate)SignOut).RequireAntiforgeryToken().ExcludeFromDescription();
 
     private static async Task<RedirectHttpResult> SignOut(HttpContext context)
     {
