@@ -2,7 +2,7 @@
 # Installs what the tests need (Debian packages), then builds and runs every test.
 # The tests start their components themselves: a private PostgreSQL (initdb + pg_ctl on a temp folder,
 # 127.0.0.1 only), a private Docker engine (dockerd on a temp folder, no bridge: ../shared/DOCKER.md)
-# and the real server as processes on 127.0.0.1. Usage: bash tools/test.sh [dotnet test args]
+# and the real server as processes on 127.0.0.1; the UI tests drive a headless Chromium against it. Usage: bash tools/test.sh [dotnet test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,8 @@ command -v perl >/dev/null || missing+=(perl)
 command -v runuser >/dev/null || missing+=(util-linux)
 command -v dockerd >/dev/null || missing+=(docker.io)
 test -x /bin/busybox || missing+=(busybox-static)
+# The UI tests drive Debian's Chromium through Playwright (never Playwright's own browser download).
+test -x /usr/bin/chromium || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "tools/test.sh: missing Debian packages (${missing[*]}); install them as root: apt-get install ${missing[*]}" >&2
