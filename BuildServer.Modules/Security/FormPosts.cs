@@ -8,7 +8,8 @@ namespace BuildServer.Modules.Security;
 /// The web UI's plain form posts (sign-out, a page's action buttons) to minimal-API endpoints. The antiforgery
 /// middleware (<c>UseAntiforgery</c>, which endpoints with this metadata need) only records whether a request's token
 /// is valid; an endpoint that binds no form field never looks, so this filter does: a post without a valid token is
-/// answered 400 and the handler does not run.
+/// answered 400 and the handler does not run. The answer carries its own body: the UI's status page cannot be
+/// re-executed for it (the re-executed post would be read as a form with the same invalid token).
 /// </summary>
 public static class FormPosts
 {
@@ -21,6 +22,6 @@ public static class FormPosts
             return validation.IsValid
                 ? await next(context)
                 : TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad request",
-                    detail: "The form was sent without its antiforgery token; send it from its page.");
+                    detail: "The form was sent without its antiforgery token: reload its page and send it from there.");
         });
 }

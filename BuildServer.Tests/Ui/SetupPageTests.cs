@@ -65,4 +65,36 @@ public sealed class SetupPageTests
         await UiPages.SignInAsync(stranger, "intruder", "intruder-password");
         await Expect(stranger.Locator("[data-test=form-error]")).ToHaveTextAsync("The user name or the password is wrong.");
     }
+
+    [TestCase(Db.Sqlite)]
+    [TestCase(Db.Postgres)]
+    public async Task Setup_PostedTwiceAtOnce_CreatesOneAdmin(Db db)
+    {
+        _server = await ServerProcess.StartAsync(db);
+        _browser = await Browser.LaunchAsync();
+        var first = await _browser.NewPageAsync(_server);
+        var second = await _browser.NewPageAsync(_server);
+        await first.GotoAsync("setup");
+        await second.GotoAsync("setup");
+
+        var posts = await Task.WhenAll(SetupAsync(first, "first"), SetupAsync(second, "second"));
+
+        Assert.That(posts.Select(p => p.Status).Order(), Is.EqualTo(new[] { 302, 403 }));
+        var winner = posts[0].Status == 302 ? "first" : "second";
+        var loser = winner == "first" ? "second" : "first";
+        await UiPages.SignInAsync(first, loser, loser + "-password");
+        await Expect(first.Locator("[data-test=form-error]")).ToHaveTextAsync("The user name or the password is wrong.");
+        await UiPages.SignInAsync(second, winner, winner + "-password");
+        await Expect(second.Locator("[data-test=user-name]")).ToHaveTextAsync(winner);
+    }
+
+    private static async Task<IAPIResponse> SetupAsync(IPage page, string name) =>
+        await UiPages.PostFormAsync(page, "setup", new()
+        {
+            ["__RequestVerificationToken"] = await UiPages.AntiforgeryTokenAsync(page),
+            ["_handler"] = "setup",
+            ["Input.UserName"] = name,
+            ["Input.Password"] = name + "-password",
+            ["Input.ConfirmPassword"] = name + "-password",
+        });
 }

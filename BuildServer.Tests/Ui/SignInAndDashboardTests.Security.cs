@@ -56,6 +56,7 @@ public sealed partial class SignInAndDashboardTests
         });
 
         Assert.That(forged.Status, Is.EqualTo(403));
+        Assert.That(await forged.TextAsync(), Does.Contain("Not allowed"));
         Assert.That(ApiClient.Status(await _server.Client().GetRunAsync(_queuedRun)), Is.EqualTo("queued"));
     }
 

@@ -1,4 +1,5 @@
 using System.Data;
+using System.Data.Common;
 using BuildServer.Modules.Persistence;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -31,15 +32,25 @@ internal sealed class UserAccounts(BuildDb db, WriteGate gate, TimeProvider time
     {
         await using (await gate.EnterAsync(ct))
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, ct);
-            if (await db.Set<User>().AnyAsync(ct))
+            try
             {
-                return SetupOutcome.AlreadySetUp;
+                await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, ct);
+                if (await db.Set<User>().AnyAsync(ct))
+                {
+                    return SetupOutcome.AlreadySetUp;
+                }
+                db.Add(NewUser(userName, password, isServerAdmin: true));
+                await db.SaveChangesAsync(ct);
+                await transaction.CommitAsync(ct);
+                return SetupOutcome.Created;
             }
-            db.Add(NewUser(userName, password, isServerAdmin: true));
-            await db.SaveChangesAsync(ct);
-            await transaction.CommitAsync(ct);
-            return SetupOutcome.Created;
+            catch (Exception e) when (e is DbException or DbUpdateException)
+            {
+                // PostgreSQL refuses the loser of two racing serializable setups; the winner's user is there now.
+                db.ChangeTracker.Clear();
+                if (await db.Set<User>().AnyAsync(ct)) return SetupOutcome.AlreadySetUp;
+                throw;
+            }
         }
     }
 
