@@ -68,6 +68,7 @@ public sealed partial class SignInAndDashboardTests
         var page = await _browser.NewPageAsync(_server);
         await UiPages.SignInAsync(page, "mia", "mia-password");
         var row = page.Locator("[data-test=last-runs] tbody tr").Filter(new() { HasText = "release" });
+        await UiPages.InteractiveAsync(page);
 
         await row.Locator("[data-test=cancel]").ClickAsync();
 

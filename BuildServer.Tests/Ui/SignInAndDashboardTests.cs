@@ -104,7 +104,7 @@ public sealed partial class SignInAndDashboardTests
         var page = await _browser.NewPageAsync(_server);
         await UiPages.SignInAsync(page, "mia", "mia-password");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" })).ToBeVisibleAsync();
-        await Expect(page.Locator("[data-test=dark-mode]")).ToHaveAttributeAsync("aria-label", "Toggle dark mode");
+        await UiPages.InteractiveAsync(page);
         var light = await BackgroundAsync(page);
 
         await page.Locator("[data-test=dark-mode]").ClickAsync();
@@ -115,6 +115,7 @@ public sealed partial class SignInAndDashboardTests
         await Expect(otherBrowser.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" })).ToBeVisibleAsync();
         await Expect(otherBrowser.Locator("body")).Not.ToHaveCSSAsync("background-color", light);
         await Browser.ScreenshotAsync(otherBrowser, "dashboard-dark");
+        await UiPages.InteractiveAsync(otherBrowser);
         await otherBrowser.Locator("[data-test=dark-mode]").ClickAsync();
         await Expect(otherBrowser.Locator("body")).ToHaveCSSAsync("background-color", light);
     }

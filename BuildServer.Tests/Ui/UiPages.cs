@@ -16,6 +16,10 @@ internal static class UiPages
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
     }
 
+    /// <summary>Waits until the page's circuit is connected: a prerendered button shows before it does anything.</summary>
+    public static Task InteractiveAsync(IPage page) =>
+        Assertions.Expect(page.Locator(".mud-layout[data-interactive=true]")).ToBeAttachedAsync();
+
     /// <summary>The antiforgery token of the first form on the page (as a forger who loaded it would have it).</summary>
     public static Task<string> AntiforgeryTokenAsync(IPage page) =>
         page.Locator("input[name=__RequestVerificationToken]").First.GetAttributeAsync("value")!;
