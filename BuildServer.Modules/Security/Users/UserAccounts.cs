@@ -27,31 +27,45 @@ internal sealed class UserAccounts(BuildDb db, WriteGate gate, TimeProvider time
     public Task<bool> AnyAsync(CancellationToken ct) => db.Set<User>().AnyAsync(ct);
 
     /// <summary>Creates the first user, a server admin, only while no user exists. The check and the insert are one
-    /// serializable transaction, so two setups racing (or two server nodes) cannot both succeed.</summary>
+    /// serializable transaction, so two setups racing (or two server nodes) cannot both succeed. PostgreSQL may refuse
+    /// either of two racing transactions, even before the other commits: the refused one is tried again, and then
+    /// finds the winner's user (or, if the winner failed, creates its own).</summary>
     public async Task<SetupOutcome> CreateFirstAdminAsync(string userName, string password, CancellationToken ct)
     {
+        const int Attempts = 10;
         await using (await gate.EnterAsync(ct))
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, ct);
-                if (await db.Set<User>().AnyAsync(ct))
+                try
                 {
-                    return SetupOutcome.AlreadySetUp;
+                    await using var transaction = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, ct);
+                    if (await db.Set<User>().AnyAsync(ct))
+                    {
+                        return SetupOutcome.AlreadySetUp;
+                    }
+                    db.Add(NewUser(userName, password, isServerAdmin: true));
+                    await db.SaveChangesAsync(ct);
+                    await transaction.CommitAsync(ct);
+                    return SetupOutcome.Created;
                 }
-                db.Add(NewUser(userName, password, isServerAdmin: true));
-                await db.SaveChangesAsync(ct);
-                await transaction.CommitAsync(ct);
-                return SetupOutcome.Created;
-            }
-            catch (Exception e) when (e is DbException or DbUpdateException)
-            {
-                // PostgreSQL refuses the loser of two racing serializable setups; the winner's user is there now.
-                db.ChangeTracker.Clear();
-                if (await db.Set<User>().AnyAsync(ct)) return SetupOutcome.AlreadySetUp;
-                throw;
+                catch (Exception e) when (attempt < Attempts && IsSerializationFailure(e))
+                {
+                    db.ChangeTracker.Clear();
+                }
             }
         }
+    }
+
+    /// <summary>PostgreSQL's "could not serialize access" (40001) or a deadlock (40P01), however EF wraps it (a
+    /// DbUpdateException, inside the provider's "transient failure" InvalidOperationException).</summary>
+    private static bool IsSerializationFailure(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is DbException { SqlState: "40001" or "40P01" }) return true;
+        }
+        return false;
     }
 
     /// <summary>The user when the password is theirs; null otherwise (unknown name or wrong password alike).</summary>
