@@ -49,7 +49,8 @@ ENTRYPOINT ["/app/buildserver"]
 CMD ["serve", "--data-dir", "/data", "--urls", "http://127.0.0.1:8080"]
 
 # ---- runtime-from-publish: package a binary published on the host (build context = publish/) ----
-# The whole context is copied: with publish/ as context that is buildserver + appsettings.json. (`COPY .`
+# The whole context is copied: with publish/ as context that is buildserver + appsettings.json + the web UI's
+# static files (wwwroot/, buildserver.staticwebassets.endpoints.json). (`COPY .`
 # rather than named files so that the legacy builder, which builds this stage on its way to the default
 # target with the repository root as context, does not fail on missing files.)
 FROM runtime-base AS runtime-from-publish
@@ -68,4 +69,5 @@ RUN bash tools/publish.sh linux-x64 /out
 
 # ---- runtime (default): the image built from source ----
 FROM runtime-base AS runtime
-COPY --from=build --chown=root:root /out/buildserver /out/appsettings.json /app/
+COPY --from=build --chown=root:root /out/buildserver /out/appsettings.json /out/buildserver.staticwebassets.endpoints.json /app/
+COPY --from=build --chown=root:root /out/wwwroot /app/wwwroot

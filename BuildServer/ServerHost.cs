@@ -22,6 +22,9 @@ internal static class ServerHost
             .Filter.ByExcluding(e => e.Exception is IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException })
             .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
         builder.WebHost.UseBuildServerListeners(builder.Configuration);
+        // The UI's static files (MudBlazor's, the modules'): from where they are built in any environment (the tests run
+        // the built server as Production); a published server has them in wwwroot beside the binary instead.
+        builder.WebHost.UseStaticWebAssets();
         builder.Services.AddBuildServerModules(builder.Configuration);
 
         var app = builder.Build();
@@ -29,8 +32,14 @@ internal static class ServerHost
         app.Services.GetRequiredService<IServerCertificate>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // The web UI answers an unknown address (and a refused form) with its own page; the API keeps problem details.
+        app.UseWhen(c => !c.Request.Path.StartsWithSegments("/api") && !c.Request.Path.StartsWithSegments("/hangfire"),
+            ui => ui.UseStatusCodePagesWithReExecute("/status/{0}", createScopeForStatusCodePages: true));
+        // Routing after the status pages, so that a re-executed request (/status/404) is routed to its page.
+        app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAntiforgery();
         app.MapGet("/healthz", () => "ok").AllowAnonymous().ExcludeFromDescription();
         app.MapBuildServerModules();
         return app;

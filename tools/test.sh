@@ -2,7 +2,8 @@
 # Installs what the tests need (Debian packages), then builds and runs every test.
 # The tests start their components themselves: a private PostgreSQL (initdb + pg_ctl on a temp folder,
 # 127.0.0.1 only), a private Docker engine (dockerd on a temp folder, no bridge: ../shared/DOCKER.md),
-# QEMU microVMs (TCG) and the real server as processes on 127.0.0.1. Usage: bash tools/test.sh [dotnet test args]
+# QEMU microVMs (TCG) and the real server as processes on 127.0.0.1; the UI tests drive a headless Chromium against it.
+# Usage: bash tools/test.sh [dotnet test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 ls /boot/vmlinuz-* >/dev/null 2>&1 || missing+=(linux-image-cloud-amd64)
 command -v mke2fs >/dev/null && command -v debugfs >/dev/null || missing+=(e2fsprogs)
 command -v lz4 >/dev/null || missing+=(lz4)
+# The UI tests drive Debian's Chromium through Playwright (never Playwright's own browser download).
+test -x /usr/bin/chromium || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "tools/test.sh: missing Debian packages (${missing[*]}); install them as root: apt-get install ${missing[*]}" >&2

@@ -8,6 +8,7 @@ using BuildServer.Modules.Runs;
 using BuildServer.Modules.Runtime;
 using BuildServer.Modules.Scheduling;
 using BuildServer.Modules.Security;
+using BuildServer.Modules.Web;
 
 namespace BuildServer.Modules.Hosting;
 
@@ -19,6 +20,7 @@ public static class BuiltInModules
         new HttpsModule(),
         new PersistenceModule(),
         new SecurityModule(),
+        new WebModule(),
         new ProjectsModule(),
         new PipelinesModule(),
         new RunsModule(),

@@ -10,6 +10,8 @@ namespace BuildServer.Modules.Hosting;
 /// <see cref="ConfigureServices"/> once while the host is built, <see cref="ConfigureModel"/> whenever
 /// EF Core builds the shared model (once per process and provider, and at design time for migrations),
 /// and <see cref="MapEndpoints"/> once after the host is built. Implementations must be stateless.
+/// A module's web pages are the routable Razor components (<c>@page</c>) of its assembly; the web UI finds them
+/// there and lists its <see cref="Navigation"/> in the drawer (docs/adr/0010-web-ui.md).
 /// </summary>
 public interface IModule
 {
@@ -22,4 +24,7 @@ public interface IModule
     void ConfigureModel(ModelBuilder model) { }
 
     void MapEndpoints(IEndpointRouteBuilder endpoints) { }
+
+    /// <summary>The links to this module's pages in the web UI's navigation drawer.</summary>
+    IEnumerable<NavEntry> Navigation => [];
 }

@@ -1,5 +1,6 @@
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Runs.Logs;
+using BuildServer.Modules.Runs.Ui;
 using BuildServer.Modules.Runs.Waiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
@@ -25,6 +26,7 @@ internal sealed class RunsModule : IModule
         services.AddScoped<RetryAdmission>();
         services.AddScoped<Reconciler>();
         services.AddScoped<RunViews>();
+        services.AddScoped<RunBoard>();
         services.AddScoped<WaitReasons>();
         services.AddSingleton<IAttemptCancellation, AttemptCancellation>();
         services.AddSingleton<ILogStore, FileLogStore>();
@@ -40,5 +42,8 @@ internal sealed class RunsModule : IModule
     {
         RunsEndpoints.Map(endpoints);
         WaitingEndpoints.Map(endpoints);
+        CancelFromUi.Map(endpoints);
     }
+
+    public IEnumerable<NavEntry> Navigation => [new("Dashboard", "", MudBlazor.Icons.Material.Filled.Dashboard, 0)];
 }

@@ -1,4 +1,5 @@
 using BuildServer.Modules.Hosting;
+using BuildServer.Modules.Security.Users;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
@@ -19,15 +20,32 @@ internal sealed class SecurityModule : IModule
         // Keys (cookies, antiforgery, and later secrets) stay in the data folder, so backing it up keeps them.
         services.AddDataProtection().SetApplicationName("BuildServer")
             .PersistKeysToFileSystem(new DirectoryInfo(DataDirectory.FromConfiguration(configuration).Folder("keys")));
-        services.AddAuthentication(ApiTokenAuthentication.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthentication>(ApiTokenAuthentication.SchemeName, null);
-        // Every endpoint needs an authenticated caller unless it opts out explicitly (only /healthz does).
-        services.AddAuthorizationBuilder()
+        // The API keeps its bearer tokens; the web UI signs in with a cookie (UiCookie.Select decides per request).
+        services.AddAuthentication(UiCookie.SelectorName)
+            .AddPolicyScheme(UiCookie.SelectorName, null, o => o.ForwardDefaultSelector = UiCookie.Select)
+            .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthentication>(ApiTokenAuthentication.SchemeName, null)
+            .AddCookie(UiCookie.SchemeName, UiCookie.Configure);
+        // Every endpoint needs an authenticated caller unless it opts out explicitly (/healthz, the sign-in pages).
+        var authorization = services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        OrgPolicies.Add(authorization);
+        services.AddScoped<IAuthorizationHandler, OrgRoleHandler>();
+        services.AddScoped<UserAccounts>();
+        services.AddScoped<IOrgAccess, OrgAccess>();
+        services.AddScoped<IUserDirectory, UserDirectory>();
         services.AddHostedService<BootstrapAdminToken>();
     }
 
-    public void ConfigureModel(ModelBuilder model) => ApiToken.Configure(model);
+    public void ConfigureModel(ModelBuilder model)
+    {
+        ApiToken.Configure(model);
+        User.Configure(model);
+    }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints) => TokensEndpoints.Map(endpoints);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        TokensEndpoints.Map(endpoints);
+        UsersEndpoints.Map(endpoints);
+        SignOutEndpoint.Map(endpoints);
+    }
 }

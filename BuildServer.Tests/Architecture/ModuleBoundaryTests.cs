@@ -17,10 +17,11 @@ public sealed partial class ModuleBoundaryTests
         ["Https"] = ["Hosting"],
         ["Persistence"] = ["Hosting"],
         ["Security"] = ["Hosting", "Persistence"],
+        ["Web"] = ["Hosting", "Security"],
         ["Projects"] = ["Hosting", "Persistence", "Security", "Scheduling"],
         ["Pipelines"] = ["Hosting"],
         ["Scheduling"] = ["Hosting", "Persistence", "Security"],
-        ["Runs"] = ["Hosting", "Persistence", "Security", "Projects", "Pipelines", "Scheduling"],
+        ["Runs"] = ["Hosting", "Persistence", "Security", "Web", "Projects", "Pipelines", "Scheduling"],
         ["Executors"] = ["Hosting"],
         ["Runtime"] = ["Hosting", "Pipelines", "Executors"],
         ["Agents"] = ["Hosting", "Https", "Persistence", "Security", "Projects", "Pipelines", "Runs", "Scheduling", "Executors", "Runtime"],
@@ -31,14 +32,15 @@ public sealed partial class ModuleBoundaryTests
 
     private static string ModulesRoot => Path.Combine(Repository.Root, "BuildServer.Modules");
 
-    [GeneratedRegex(@"^using\s+BuildServer\.Modules\.(\w+)", RegexOptions.Multiline)]
+    // `using` in C#, `@using` in Razor components (a module's pages count as its code).
+    [GeneratedRegex(@"^@?using\s+(?:static\s+)?BuildServer\.Modules\.(\w+)", RegexOptions.Multiline)]
     private static partial Regex ModuleUsing();
 
     [Test]
     public void EveryModuleFolder_IsInTheTable()
     {
         var folders = Directory.GetDirectories(ModulesRoot).Select(Path.GetFileName)
-            .Where(f => f is not ("bin" or "obj")).ToList();
+            .Where(f => f is not ("bin" or "obj" or "wwwroot")).ToList(); // wwwroot: the modules' static web assets
 
         Assert.That(folders, Is.EquivalentTo(MayDependOn.Keys));
     }
@@ -101,6 +103,7 @@ public sealed partial class ModuleBoundaryTests
     }
 
     private static IEnumerable<string> SourceFiles(string module) =>
-        Directory.EnumerateFiles(Path.Combine(ModulesRoot, module), "*.cs", SearchOption.AllDirectories)
+        Directory.EnumerateFiles(Path.Combine(ModulesRoot, module), "*.*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".razor", StringComparison.Ordinal))
             .Where(f => !f.Contains("/Migrations/", StringComparison.Ordinal));
 }

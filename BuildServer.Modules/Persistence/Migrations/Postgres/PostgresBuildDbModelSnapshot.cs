@@ -622,6 +622,69 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                     b.ToTable("api_tokens", (string)null);
                 });
 
+            modelBuilder.Entity("BuildServer.Modules.Security.Users.OrgMembership", b =>
+                {
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("OrgId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("UserId", "OrgId");
+
+                    b.HasIndex("OrgId");
+
+                    b.ToTable("org_memberships", (string)null);
+                });
+
+            modelBuilder.Entity("BuildServer.Modules.Security.Users.User", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<bool>("IsServerAdmin")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("NormalizedUserName")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("PasswordHash")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<bool>("PrefersDarkMode")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("UserName")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(100)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NormalizedUserName")
+                        .IsUnique();
+
+                    b.ToTable("users", (string)null);
+                });
+
             modelBuilder.Entity("BuildServer.Modules.Projects.Project", b =>
                 {
                     b.HasOne("BuildServer.Modules.Projects.Organization", "Organization")
@@ -685,6 +748,17 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
                     b.Navigation("Attempt");
                 });
 
+            modelBuilder.Entity("BuildServer.Modules.Security.Users.OrgMembership", b =>
+                {
+                    b.HasOne("BuildServer.Modules.Security.Users.User", "User")
+                        .WithMany("Memberships")
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
+                });
+
             modelBuilder.Entity("BuildServer.Modules.Runs.Job", b =>
                 {
                     b.Navigation("Attempts");
@@ -698,6 +772,11 @@ namespace BuildServer.Modules.Persistence.Migrations.Postgres
             modelBuilder.Entity("BuildServer.Modules.Runs.Run", b =>
                 {
                     b.Navigation("Jobs");
+                });
+
+            modelBuilder.Entity("BuildServer.Modules.Security.Users.User", b =>
+                {
+                    b.Navigation("Memberships");
                 });
 #pragma warning restore 612, 618
         }

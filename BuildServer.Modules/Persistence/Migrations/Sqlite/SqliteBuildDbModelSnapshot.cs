@@ -596,6 +596,67 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                     b.ToTable("api_tokens", (string)null);
                 });
 
+            modelBuilder.Entity("BuildServer.Modules.Security.Users.OrgMembership", b =>
+                {
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("OrgId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("UserId", "OrgId");
+
+                    b.HasIndex("OrgId");
+
+                    b.ToTable("org_memberships", (string)null);
+                });
+
+            modelBuilder.Entity("BuildServer.Modules.Security.Users.User", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("IsServerAdmin")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("NormalizedUserName")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PasswordHash")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("PrefersDarkMode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UserName")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NormalizedUserName")
+                        .IsUnique();
+
+                    b.ToTable("users", (string)null);
+                });
+
             modelBuilder.Entity("BuildServer.Modules.Projects.Project", b =>
                 {
                     b.HasOne("BuildServer.Modules.Projects.Organization", "Organization")
@@ -659,6 +720,17 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
                     b.Navigation("Attempt");
                 });
 
+            modelBuilder.Entity("BuildServer.Modules.Security.Users.OrgMembership", b =>
+                {
+                    b.HasOne("BuildServer.Modules.Security.Users.User", "User")
+                        .WithMany("Memberships")
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("User");
+                });
+
             modelBuilder.Entity("BuildServer.Modules.Runs.Job", b =>
                 {
                     b.Navigation("Attempts");
@@ -672,6 +744,11 @@ namespace BuildServer.Modules.Persistence.Migrations.Sqlite
             modelBuilder.Entity("BuildServer.Modules.Runs.Run", b =>
                 {
                     b.Navigation("Jobs");
+                });
+
+            modelBuilder.Entity("BuildServer.Modules.Security.Users.User", b =>
+                {
+                    b.Navigation("Memberships");
                 });
 #pragma warning restore 612, 618
         }
