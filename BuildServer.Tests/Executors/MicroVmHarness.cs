@@ -7,12 +7,14 @@ using Microsoft.Extensions.Options;
 namespace BuildServer.Tests.Executors;
 
 /// <summary>The real microVM executor (QEMU under TCG: this machine's KVM boots no stock kernel, MICROVM.md) in a
-/// temporary data folder of its own; the guest image is built once per test run into a shared cache.</summary>
+/// temporary data folder of its own; the guest image is built once into a cache shared by the test runs.</summary>
 internal sealed class MicroVmHarness : IDisposable
 {
     private static long _attempt;
 
-    public static readonly string ImageCache = Path.Combine(Path.GetTempPath(), $"buildserver-microvm-images-{Environment.ProcessId}");
+    /// <summary>One cache for every test run on the machine: an image's folder is named by the hash of what it is made
+    /// of, and is built beside and renamed into place, so runs share it safely and a changed init gets a new one.</summary>
+    public static readonly string ImageCache = Path.Combine(Path.GetTempPath(), "buildserver-microvm-images");
 
     public MicroVmHarness(MicroVmExecutorOptions? options = null, string? dataRoot = null)
     {
