@@ -11,6 +11,7 @@ Definitions (all on the same machine clock):
 import base64, datetime, glob, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
 WORK, EXECUTORS, RUNS, WARMUP = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), int(sys.argv[4])
+WARM_VMS = int(os.environ.get("WARM_VMS", "1"))
 IMAGE = "local/busybox:1"
 
 
@@ -43,7 +44,8 @@ class Server:
         args = ["dotnet", os.path.join(WORK, "server", "buildserver.dll"), "serve", "--data-dir", self.data,
                 "--urls", f"http://127.0.0.1:{self.port}", f"--Https:Url=https://127.0.0.1:{free_port()}",
                 f"--Executors:Docker:Endpoint={os.environ['DOCKER_HOST']}",
-                "--Executors:MicroVm:Acceleration=tcg", "--Executors:MicroVm:MemoryMb=256", "--Executors:MicroVm:Disk=256m"]
+                "--Executors:MicroVm:Acceleration=tcg", "--Executors:MicroVm:MemoryMb=256", "--Executors:MicroVm:Disk=256m",
+                f"--Executors:MicroVm:WarmVms={WARM_VMS}"]
         self.log = open(os.path.join(WORK, "server.log"), "w")
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.data)
         deadline = time.time() + 60
@@ -195,7 +197,7 @@ def ratio(a, b):
 def main():
     server = Server()
     server.call("POST", "projects", {"name": "bench"})
-    result = {"bench": "executors", "time": datetime.datetime.now(datetime.timezone.utc).isoformat(), "runs": RUNS, "warmup": WARMUP,
+    result = {"bench": "executors", "time": datetime.datetime.now(datetime.timezone.utc).isoformat(), "runs": RUNS, "warmup": WARMUP, "warm_vms": WARM_VMS,
               "cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0], "executors": {}}
     for executor in EXECUTORS:
         if executor == "docker":

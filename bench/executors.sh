@@ -9,6 +9,7 @@
 #   EXECUTORS=docker,microvm
 #   RUNS=10          measured iterations per executor (each: a first-command job, a `true` job, two bare launches)
 #   WARMUP=2         iterations dropped first
+#   WARM_VMS=1       the microVM executor's VMs booted ahead of jobs (Executors:MicroVm:WarmVms; 0 = boot per job)
 #   KEEP=0           1 = keep the temp folder (server data, dockerd log)
 #   NO_BUILD=0       1 = skip the build
 #   OUT=             where to write the JSON (default bench/results/executors-<time>.json)
@@ -44,7 +45,7 @@ tar -C "$WORK/busybox" -c . | docker import - local/busybox:1 >/dev/null
 mkdir -p "$HERE/results"
 out="${OUT:-$HERE/results/executors-$(date -u +%Y%m%dT%H%M%SZ).json}"
 echo "uptime before: $(uptime)" >&2
-python3 "$HERE/executors.py" "$WORK" "${EXECUTORS:-docker,microvm}" "${RUNS:-10}" "${WARMUP:-2}" > "$out"
+WARM_VMS="${WARM_VMS:-1}" python3 "$HERE/executors.py" "$WORK" "${EXECUTORS:-docker,microvm}" "${RUNS:-10}" "${WARMUP:-2}" > "$out"
 cat "$out"
 echo "uptime after: $(uptime)" >&2
 echo "saved $out" >&2

@@ -97,6 +97,45 @@ public sealed class MicroVmLifecycleTests
     }
 
     [Test]
+    public async Task WarmVm_IsBootedAheadAndTakenByTheNextJob_AndNothingIsLeftAfterwards()
+    {
+        var options = MicroVmHarness.Tcg();
+        options.WarmVms = 1;
+        var harness = new MicroVmHarness(options);
+        try
+        {
+            // The first job boots its own VM, and starts the pool's first boot.
+            await using (var first = await harness.Executor.PrepareAsync(MicroVmHarness.Request(MicroVmHarness.NextAttempt()), CancellationToken.None))
+            {
+                await Eventually.Until(() => harness.Executor.WarmReady == 1, TimeSpan.FromMinutes(2), "a VM booted ahead beside the job's");
+                Assert.That(harness.CountVms(), Is.EqualTo(2));
+            }
+            Assert.That(harness.CountVms(), Is.EqualTo(1), "the first job's VM is gone; the warm one waits");
+            var warmFolder = Directory.GetDirectories(harness.Executor.WorkRoot).Single();
+            Assert.That(Path.GetFileName(warmFolder), Does.StartWith("warm-"));
+
+            var attempt = MicroVmHarness.NextAttempt();
+            var sink = new RecordingSink();
+            await using (var second = await harness.Executor.PrepareAsync(MicroVmHarness.Request(attempt), CancellationToken.None))
+            {
+                Assert.That(Directory.Exists(warmFolder), Is.True, "the second job runs in the VM that was waiting");
+                var result = await second.RunStepAsync(MicroVmHarness.Step(0, "echo \"$BUILDSERVER_ATTEMPT_ID\" $(ls -A | wc -l)"), sink, CancellationToken.None);
+                Assert.That(result.ExitCode, Is.Zero, string.Join('\n', sink.Texts));
+                await Eventually.Until(() => harness.Executor.WarmReady == 1, TimeSpan.FromMinutes(2), "the pool to boot the next one");
+            }
+            Assert.That(Directory.Exists(warmFolder), Is.False, "the job's VM and folder went with it");
+            Assert.That(sink.Texts, Is.EqualTo(new[] { $"{attempt} 0" }), "the job's own environment, an empty workspace");
+        }
+        finally
+        {
+            harness.Executor.Dispose();
+        }
+        Assert.That(harness.CountVms(), Is.Zero, "disposing the executor kills the VM waiting");
+        Assert.That(harness.CountWorkFolders(), Is.Zero);
+        harness.Dispose();
+    }
+
+    [Test]
     public async Task Auto_ProbesKvmOnce_AndTellsTheJobWhenItFallsBackToTcg()
     {
         var options = MicroVmHarness.Tcg();

@@ -14,8 +14,18 @@ namespace BuildServer.Modules.Executors.MicroVm;
 /// The guest's init (<c>guest-init.sh</c>) runs each step the host sends and answers with its exit code.
 /// See docs/executors.md and ADR 0011.
 /// </summary>
-internal sealed class MicroVmExecutor(DataDirectory data, IOptions<MicroVmExecutorOptions> options, ILogger<MicroVmExecutor> logger) : IExecutor, IDisposable
+internal sealed class MicroVmExecutor : IExecutor, IDisposable
 {
+    private readonly DataDirectory data;
+    private readonly IOptions<MicroVmExecutorOptions> options;
+    private readonly ILogger<MicroVmExecutor> logger;
+
+    public MicroVmExecutor(DataDirectory data, IOptions<MicroVmExecutorOptions> options, ILogger<MicroVmExecutor> logger)
+    {
+        (this.data, this.options, this.logger) = (data, options, logger);
+        _pool = new WarmPool(this);
+    }
+
     /// <summary>The job disk's mount point in the guest; the workspace, temp and step folders are under it.</summary>
     public const string GuestRoot = "/__w";
 
@@ -24,6 +34,7 @@ internal sealed class MicroVmExecutor(DataDirectory data, IOptions<MicroVmExecut
 
     private readonly SemaphoreSlim _imageLock = new(1, 1);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _active = new(StringComparer.Ordinal);
+    private readonly WarmPool _pool;
     private GuestImage? _image;
     private Task<(Acceleration Acceleration, string? Warning)>? _acceleration;
     private readonly object _accelerationLock = new();
@@ -38,21 +49,40 @@ internal sealed class MicroVmExecutor(DataDirectory data, IOptions<MicroVmExecut
 
     internal string WorkRoot => data.Folder("microvm-work");
 
+    /// <summary>VMs booted and waiting for a job.</summary>
+    internal int WarmReady => _pool.Count;
+
     public async Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var image = await ImageAsync(cancellationToken);
         var (acceleration, warning) = await AccelerationAsync(image, cancellationToken);
+        // An agent's job starts in an empty workspace: a VM booted beforehand with an empty disk is just as good, and
+        // its boot is off the job's path. A given workspace (buildserver run) has to go into the disk first.
+        if (request.Workspace is null && options.Value.WarmVms > 0)
+        {
+            var warm = _pool.Take();
+            _pool.Refill(stopping => BootAsync(Path.Combine(WorkRoot, $"warm-{Guid.NewGuid():N}"), null, image, acceleration, stopping));
+            if (warm is not null) return new MicroVmExecution(this, request, warm.Guest, warm.Root, warm.Stage, warning);
+        }
         var root = Path.Combine(WorkRoot, request.AttemptId.ToString(CultureInfo.InvariantCulture));
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true); // a crashed earlier try of this attempt
+        var booted = await BootAsync(root, request.Workspace, image, acceleration, cancellationToken);
+        return new MicroVmExecution(this, request, booted.Guest, booted.Root, booted.Stage, warning);
+    }
+
+    /// <summary>Makes a VM's work folder and job disk (with a copy of <paramref name="workspace"/>, if given) and boots
+    /// it until its init is ready.</summary>
+    private async Task<WarmVm> BootAsync(string root, string? workspace, GuestImage image, Acceleration acceleration, CancellationToken cancellationToken)
+    {
         _active[root] = 0;
         var stage = Directory.CreateDirectory(Path.Combine(root, "disk"));
         try
         {
-            var workspace = Directory.CreateDirectory(Path.Combine(stage.FullName, "workspace")).FullName;
+            var inside = Directory.CreateDirectory(Path.Combine(stage.FullName, "workspace")).FullName;
             Directory.CreateDirectory(Path.Combine(stage.FullName, "_temp"));
             Directory.CreateDirectory(Path.Combine(stage.FullName, "_steps"));
-            if (request.Workspace is { } given) await Tools.RunAsync("cp", ["-a", $"{Path.GetFullPath(given)}/.", workspace], cancellationToken);
+            if (workspace is not null) await Tools.RunAsync("cp", ["-a", $"{Path.GetFullPath(workspace)}/.", inside], cancellationToken);
             var disk = Path.Combine(root, "disk.img");
             await using (var file = File.Create(disk))
             {
@@ -63,7 +93,7 @@ internal sealed class MicroVmExecutor(DataDirectory data, IOptions<MicroVmExecut
                 Path.Combine(root, "ctl.sock"), Path.Combine(root, "out.sock"), Path.Combine(root, "err.sock"));
             var guest = await GuestVm.StartAsync(options.Value.Qemu, QemuCommand.Arguments(vm, QemuCommand.HostCpuMhz()), vm,
                 options.Value.MaxLifetime, options.Value.BootTimeout, cancellationToken);
-            return new MicroVmExecution(this, request, guest, root, stage.FullName, warning);
+            return new WarmVm(guest, root, stage.FullName, DateTime.UtcNow);
         }
         catch
         {
@@ -134,13 +164,18 @@ internal sealed class MicroVmExecutor(DataDirectory data, IOptions<MicroVmExecut
         }
         await Task.Yield();
         if (options.Value.KeepWorkFolders || !Directory.Exists(WorkRoot)) return;
-        foreach (var dir in Directory.EnumerateDirectories(WorkRoot).Where(d => long.TryParse(Path.GetFileName(d), out _)))
+        foreach (var dir in Directory.EnumerateDirectories(WorkRoot)
+                     .Where(d => long.TryParse(Path.GetFileName(d), out _) || Path.GetFileName(d).StartsWith("warm-", StringComparison.Ordinal)))
         {
             Directory.Delete(dir, recursive: true);
         }
     }
 
-    public void Dispose() => _imageLock.Dispose();
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _imageLock.Dispose();
+    }
 
     /// <summary>Kills the VMs, and removes the folders, of attempts this agent no longer runs (what a failed cleanup
     /// left); its own executions and folders younger than a few seconds are spared.</summary>
