@@ -145,11 +145,11 @@ public sealed class DockerExecutorTests
         await using var harness = await DockerHarness.StartAsync();
         var attempt = DockerHarness.NextAttempt();
         await using var execution = await harness.Executor.PrepareAsync(DockerHarness.Request(attempt), CancellationToken.None);
-        var sink = new StartedSink();
+        var sink = new StartedSink("started");
         using var cancel = new CancellationTokenSource();
 
         var step = execution.RunStepAsync(DockerHarness.Step(0, "echo started\nsleep 300"), sink, cancel.Token);
-        await sink.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await sink.Started.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.That(await harness.CountContainersAsync(attempt), Is.EqualTo(1));
         var clock = Stopwatch.StartNew();
         await cancel.CancelAsync();
@@ -169,10 +169,10 @@ public sealed class DockerExecutorTests
     {
         await using var harness = await DockerHarness.StartAsync();
         await using var execution = await harness.Executor.PrepareAsync(DockerHarness.Request(DockerHarness.NextAttempt()), CancellationToken.None);
-        var sink = new StartedSink();
+        var sink = new StartedSink("started");
         using var cancel = new CancellationTokenSource();
         var step = execution.RunStepAsync(DockerHarness.Step(0, "echo started\nsleep 300"), sink, cancel.Token);
-        await sink.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await sink.Started.WaitAsync(TimeSpan.FromSeconds(30));
         await cancel.CancelAsync();
         await step.WaitAsync(TimeSpan.FromSeconds(5));
         var output = new RecordingSink();
@@ -218,18 +218,37 @@ public sealed class DockerExecutorTests
     }
 
     [Test]
-    public async Task Jobs_TwentyInARow_LeaveNoContainerAndNoFolder()
+    public async Task FiftyJobs_SucceedingFailingAndCancelled_LeaveNoContainerAndNoFolder()
     {
         await using var harness = await DockerHarness.StartAsync();
-        for (var i = 0; i < 20; i++)
+        var outcomes = new List<StepResult>();
+        for (var i = 0; i < 50; i++)
         {
             await using var execution = await harness.Executor.PrepareAsync(DockerHarness.Request(DockerHarness.NextAttempt()), CancellationToken.None);
-            var result = await execution.RunStepAsync(DockerHarness.Step(0, "echo job; touch leftover"), new RecordingSink(), CancellationToken.None);
-            Assert.That(result.ExitCode, Is.Zero);
+            if (i % 5 == 3)
+            {
+                using var cancel = new CancellationTokenSource();
+                var sink = new StartedSink("started");
+                var running = execution.RunStepAsync(DockerHarness.Step(0, "echo started\nsleep 600 &\nwait"), sink, cancel.Token);
+                await sink.Started.WaitAsync(TimeSpan.FromMinutes(1));
+                await cancel.CancelAsync();
+                outcomes.Add(await running);
+            }
+            else
+            {
+                var script = i % 5 == 1 ? "exit 7" : "echo job; touch leftover; sleep 600 &";
+                outcomes.Add(await execution.RunStepAsync(DockerHarness.Step(0, script), new RecordingSink(), CancellationToken.None));
+            }
         }
 
-        Assert.That(await harness.CountContainersAsync(), Is.Zero);
-        Assert.That(Directory.EnumerateFileSystemEntries(harness.Executor.WorkRoot), Is.Empty);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(outcomes.Count(o => o is { ExitCode: 0, Cancelled: false }), Is.EqualTo(30));
+            Assert.That(outcomes.Count(o => o is { ExitCode: 7, Cancelled: false }), Is.EqualTo(10));
+            Assert.That(outcomes.Count(o => o.Cancelled), Is.EqualTo(10));
+            Assert.That(await harness.CountContainersAsync(), Is.Zero, "no container is left");
+            Assert.That(Directory.EnumerateFileSystemEntries(harness.Executor.WorkRoot), Is.Empty, "no work folder is left");
+        });
     }
 
     [Test]
@@ -245,12 +264,5 @@ public sealed class DockerExecutorTests
 
         Assert.That(await harness.CountContainersAsync(), Is.Zero);
         Assert.That(Directory.EnumerateFileSystemEntries(harness.Executor.WorkRoot), Is.Empty);
-    }
-
-    private sealed class StartedSink : IOutputSink
-    {
-        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Line(ReadOnlySpan<char> text, OutputChannel stream) => Started.TrySetResult();
     }
 }

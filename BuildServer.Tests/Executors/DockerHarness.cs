@@ -124,3 +124,16 @@ internal sealed class RecordingSink : IOutputSink
 
     public void Line(ReadOnlySpan<char> text, OutputChannel stream) => _lines.Enqueue((text.ToString(), stream));
 }
+
+/// <summary>Completes <see cref="Started"/> when a given line arrives (a step is known to run).</summary>
+internal sealed class StartedSink(string marker) : IOutputSink
+{
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Started => _started.Task;
+
+    public void Line(ReadOnlySpan<char> text, OutputChannel stream)
+    {
+        if (text.SequenceEqual(marker)) _started.TrySetResult();
+    }
+}

@@ -210,16 +210,3 @@ public sealed class MicroVmExecutorTests
         Assert.That(failure.Message, Is.EqualTo("the guest kernel '/boot/vmlinuz-does-not-exist' does not exist (Executors:MicroVm:Kernel)"));
     }
 }
-
-/// <summary>Records lines and completes <see cref="Started"/> when a given line arrives.</summary>
-internal sealed class StartedSink(string marker) : IOutputSink
-{
-    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public Task Started => _started.Task;
-
-    public void Line(ReadOnlySpan<char> text, OutputChannel stream)
-    {
-        if (text.SequenceEqual(marker)) _started.TrySetResult();
-    }
-}
