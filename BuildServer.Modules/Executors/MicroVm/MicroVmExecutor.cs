@@ -62,7 +62,7 @@ internal sealed class MicroVmExecutor : IExecutor, IDisposable
         if (request.Workspace is null && options.Value.WarmVms > 0)
         {
             var warm = _pool.Take();
-            _pool.Refill(stopping => BootAsync(Path.Combine(WorkRoot, $"warm-{Guid.NewGuid():N}"), null, image, acceleration, stopping));
+            _pool.Refill(stopping => BootAsync(Path.Combine(WorkRoot, "warm-" + Guid.NewGuid().ToString("N")[..12]), null, image, acceleration, stopping));
             if (warm is not null) return new MicroVmExecution(this, request, warm.Guest, warm.Root, warm.Stage, warning);
         }
         var root = Path.Combine(WorkRoot, request.AttemptId.ToString(CultureInfo.InvariantCulture));
