@@ -116,10 +116,12 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
             Labels = Labels(request.AttemptId),
             HostConfig = host,
         };
-        var created = await Client.Containers.CreateContainerAsync(parameters, cancellationToken);
+        // Not cut short by a cancel: a create cancelled after the engine made the container would leave it untracked.
+        var created = await Client.Containers.CreateContainerAsync(parameters, CancellationToken.None);
         try
         {
-            await Client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
+            await Client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), CancellationToken.None);
+            cancellationToken.ThrowIfCancellationRequested();
         }
         catch
         {

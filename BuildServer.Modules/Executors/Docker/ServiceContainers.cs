@@ -38,9 +38,10 @@ internal static class ServiceContainers
                     Labels = labels,
                     Healthcheck = service.Health,
                     HostConfig = DockerExecutor.HostConfig(service.Limits, $"container:{jobContainerId}"),
-                }, cancellationToken);
+                }, CancellationToken.None); // not cut short: a create cancelled after the engine made it would leave it untracked
                 ids.Add(created.ID);
-                await executor.Client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
+                await executor.Client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), CancellationToken.None);
+                cancellationToken.ThrowIfCancellationRequested();
             }
             await WaitReadyAsync(executor, services, ids, cancellationToken);
             return ids;
