@@ -136,6 +136,29 @@ public sealed class MicroVmLifecycleTests
     }
 
     [Test]
+    public async Task WarmVm_StillBooting_IsWaitedForByTheNextJob_InsteadOfBootingAnother()
+    {
+        var options = MicroVmHarness.Tcg();
+        options.WarmVms = 1;
+        using var harness = new MicroVmHarness(options);
+        await using (await harness.Executor.PrepareAsync(MicroVmHarness.Request(MicroVmHarness.NextAttempt()), CancellationToken.None))
+        {
+            await Eventually.Until(() => harness.Executor.WarmReady == 1, TimeSpan.FromMinutes(2), "a VM booted ahead");
+        }
+        // The second job takes the VM waiting, which starts the refill's boot; the third comes right behind, while that
+        // boot runs (it takes seconds under TCG).
+        await using var second = await harness.Executor.PrepareAsync(MicroVmHarness.Request(MicroVmHarness.NextAttempt()), CancellationToken.None);
+        var attempt = MicroVmHarness.NextAttempt();
+        await using var third = await harness.Executor.PrepareAsync(MicroVmHarness.Request(attempt), CancellationToken.None);
+
+        Assert.That(Directory.Exists(Path.Combine(harness.Executor.WorkRoot, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture))), Is.False,
+            "the third job did not boot a VM of its own: it took the one the refill was booting");
+        var sink = new RecordingSink();
+        Assert.That((await third.RunStepAsync(MicroVmHarness.Step(0, "echo ok"), sink, CancellationToken.None)).ExitCode, Is.Zero);
+        Assert.That(sink.Texts, Is.EqualTo(new[] { "ok" }));
+    }
+
+    [Test]
     public async Task Auto_ProbesKvmOnce_AndTellsTheJobWhenItFallsBackToTcg()
     {
         var options = MicroVmHarness.Tcg();

@@ -58,10 +58,11 @@ internal sealed class MicroVmExecutor : IExecutor, IDisposable
         var image = await ImageAsync(cancellationToken);
         var (acceleration, warning) = await AccelerationAsync(image, cancellationToken);
         // An agent's job starts in an empty workspace: a VM booted beforehand with an empty disk is just as good, and
-        // its boot is off the job's path. A given workspace (buildserver run) has to go into the disk first.
+        // its boot is off the job's path (or partly, when it is still booting). A given workspace (buildserver run)
+        // has to go into the disk first.
         if (request.Workspace is null && options.Value.WarmVms > 0)
         {
-            var warm = _pool.Take();
+            var warm = await _pool.TakeAsync(cancellationToken);
             _pool.Refill(stopping => BootAsync(Path.Combine(WorkRoot, "warm-" + Guid.NewGuid().ToString("N")[..12]), null, image, acceleration, stopping));
             if (warm is not null) return new MicroVmExecution(this, request, warm.Guest, warm.Root, warm.Stage, warning);
         }
