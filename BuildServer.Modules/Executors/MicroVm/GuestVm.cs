@@ -19,6 +19,7 @@ internal sealed class GuestVm : IAsyncDisposable
     private readonly Process _process;
     private readonly int _group;
     private readonly Queue<string> _console = new();
+    private string? _crash; // the console's first crash headline ("Kernel panic - not syncing: …", "BUG: …"), kept when the tail scrolls past it
     private readonly Task _consoleReading;
     private Socket? _control;
     private NetworkStream? _controlStream;
@@ -140,7 +141,10 @@ internal sealed class GuestVm : IAsyncDisposable
         if (_process.HasExited) _consoleReading.Wait(TimeSpan.FromMilliseconds(500));
         lock (_console)
         {
-            return _console.Count == 0 ? "" : $" {title}:\n{string.Join('\n', _console)}";
+            if (_console.Count == 0) return "";
+            // A crash's stack trace can be longer than the tail; its headline says what happened, so it stays.
+            var headline = _crash is not null && !_console.Contains(_crash) ? $"{_crash}\n…\n" : "";
+            return $" {title}:\n{headline}{string.Join('\n', _console)}";
         }
     }
 
@@ -148,13 +152,20 @@ internal sealed class GuestVm : IAsyncDisposable
     {
         while (await reader.ReadLineAsync() is { } line)
         {
+            var text = line.TrimEnd('\r');
             lock (_console)
             {
-                _console.Enqueue(line.TrimEnd('\r'));
+                if (_crash is null && IsCrashHeadline(text)) _crash = text;
+                _console.Enqueue(text);
                 if (_console.Count > ConsoleLines) _console.Dequeue();
             }
         }
     }
+
+    private static bool IsCrashHeadline(string line) =>
+        line.Contains("Kernel panic - not syncing", StringComparison.Ordinal)
+        || line.Contains("BUG: ", StringComparison.Ordinal)
+        || line.Contains("Oops: ", StringComparison.Ordinal);
 
     public async Task SendAsync(string line, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
