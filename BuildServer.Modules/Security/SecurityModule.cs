@@ -31,6 +31,7 @@ internal sealed class SecurityModule : IModule
         OrgPolicies.Add(authorization);
         services.AddScoped<IAuthorizationHandler, OrgRoleHandler>();
         services.AddScoped<UserAccounts>();
+        services.AddSingleton<SignInThrottle>();
         services.AddScoped<IOrgAccess, OrgAccess>();
         services.AddScoped<IUserDirectory, UserDirectory>();
         services.AddHostedService<BootstrapAdminToken>();

@@ -26,6 +26,29 @@ public sealed partial class SignInAndDashboardTests
     }
 
     [Test]
+    public async Task SignIn_AfterTenWrongPasswords_IsRefusedForThatName_EvenWithTheRightPassword_WhileOthersStillSignIn()
+    {
+        await UiPages.CreateUserAsync(_server, "gus", "gus-password");
+        var page = await _browser.NewPageAsync(_server);
+        for (var i = 0; i < 10; i++)
+        {
+            await UiPages.SignInAsync(page, "gus", $"wrong-password-{i}");
+            await Expect(page.Locator("[data-test=form-error]")).ToHaveTextAsync("The user name or the password is wrong.");
+        }
+
+        var refused = await page.RunAndWaitForResponseAsync(() => UiPages.SignInAsync(page, "GUS", "gus-password"),
+            r => r.Url.Contains("/signin", StringComparison.Ordinal) && r.Request.Method == "POST");
+
+        Assert.That(refused.Status, Is.EqualTo(429));
+        Assert.That(int.Parse(await refused.HeaderValueAsync("retry-after") ?? "0", System.Globalization.CultureInfo.InvariantCulture), Is.InRange(1, 15 * 60));
+        await Expect(page.Locator("[data-test=form-error]")).ToContainTextAsync("Too many failed sign-ins for this user name or from this address");
+        Assert.That((await page.Context.CookiesAsync()).Select(c => c.Name), Has.None.EqualTo("buildserver.session"), "no session for a refused sign-in");
+        var other = await _browser.NewPageAsync(_server);
+        await UiPages.SignInAsync(other, "mia", "mia-password");
+        await Expect(other.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" })).ToBeVisibleAsync();
+    }
+
+    [Test]
     public async Task Forms_PostedWithoutTheirAntiforgeryToken_AreRefused()
     {
         var page = await _browser.NewPageAsync(_server);
