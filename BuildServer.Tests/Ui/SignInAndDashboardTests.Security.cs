@@ -49,6 +49,28 @@ public sealed partial class SignInAndDashboardTests
     }
 
     [Test]
+    public async Task Keyboard_APageStartsAtItsTitle_AndTheFirstTabStopOfTheDocumentSkipsToTheContent()
+    {
+        var page = await _browser.NewPageAsync(_server);
+        await UiPages.SignInAsync(page, "mia", "mia-password");
+        await UiPages.InteractiveAsync(page);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" })).ToBeFocusedAsync();
+
+        // From the top of the document, where the browser starts when the keyboard comes from its address bar.
+        await page.EvaluateAsync("() => { const b = document.body; b.tabIndex = -1; b.focus(); b.removeAttribute('tabindex'); }");
+        await page.Keyboard.PressAsync("Tab");
+        var skip = page.Locator("[data-test=skip-link]");
+        await Expect(skip).ToBeFocusedAsync();
+        await Expect(skip).ToBeInViewportAsync();
+        await page.Keyboard.PressAsync("Enter");
+
+        await Expect(page.Locator("#main")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        var inside = await page.EvaluateAsync<bool>("() => document.getElementById('main').contains(document.activeElement)");
+        Assert.That(inside, Is.True, "the next Tab stop is inside the page, past the bar and the drawer");
+    }
+
+    [Test]
     public async Task Forms_PostedWithoutTheirAntiforgeryToken_AreRefused()
     {
         var page = await _browser.NewPageAsync(_server);
