@@ -31,11 +31,15 @@ internal sealed class DockerHarness : IAsyncDisposable
 
     public DockerExecutor Executor { get; }
 
-    public static async Task<DockerHarness> StartAsync(DockerExecutorOptions? options = null)
+    /// <param name="warm">Containers created ahead (<see cref="DockerExecutorOptions.WarmContainers"/>): none unless a
+    /// test is about them, so that every other test counts only its attempt's containers.</param>
+    public static async Task<DockerHarness> StartAsync(DockerExecutorOptions? options = null, int warm = 0)
     {
         var engine = await DockerEngine.SharedAsync();
         await EnsureServiceImageAsync(engine.Endpoint);
-        return new DockerHarness(engine, options ?? new DockerExecutorOptions());
+        options ??= new DockerExecutorOptions();
+        options.WarmContainers = warm;
+        return new DockerHarness(engine, options);
     }
 
     /// <summary>Commits <see cref="ServiceImage"/> from the busybox image once per engine (an image with a command of

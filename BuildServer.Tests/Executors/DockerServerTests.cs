@@ -51,6 +51,8 @@ public sealed class DockerServerTests
         Assert.That(ApiClient.Status(finished), Is.EqualTo("succeeded"), log);
         Assert.That(log, Does.Contain("hello from BusyBox").And.Contain("made"));
         Assert.That(await ServerContainersAsync(), Is.Zero, "the job's container is removed");
+        await Eventually.Until(() => ServerContainersAsync(warm: true), count => count == 1, TimeSpan.FromSeconds(30),
+            "one container created ahead for the next job of this image (Executors:Docker:WarmContainers = 1)");
     }
 
     [Test]
@@ -148,10 +150,12 @@ public sealed class DockerServerTests
         Assert.That(log, Does.Contain("service containers (redis) but no 'container:'").And.Not.Contain("should not run"));
     }
 
-    private async Task<int> ServerContainersAsync()
+    /// <summary>The server's containers of attempts (jobs' and services'), or those created ahead of a job.</summary>
+    private async Task<int> ServerContainersAsync(bool warm = false)
     {
         using var client = new DockerClientBuilder().WithEndpoint(_engine.Endpoint).WithApiVersion(new System.Version(1, 41)).Build();
         var all = await client.Containers.ListContainersAsync(new ContainersListParameters { All = true });
-        return all.Count(c => c.Labels.TryGetValue("buildserver.owner", out var owner) && owner.StartsWith(_server.DataDir, StringComparison.Ordinal));
+        return all.Count(c => c.Labels.TryGetValue("buildserver.owner", out var owner) && owner.StartsWith(_server.DataDir, StringComparison.Ordinal)
+                              && c.Labels.ContainsKey("buildserver.warm") == warm);
     }
 }

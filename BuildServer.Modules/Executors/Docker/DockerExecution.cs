@@ -185,5 +185,6 @@ internal sealed class DockerExecution(
             }
         }
         executor.Forget(request.AttemptId, root);
+        executor.ForgetAdopted(containerId);
     }
 }

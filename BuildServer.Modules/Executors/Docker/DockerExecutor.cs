@@ -16,10 +16,16 @@ namespace BuildServer.Modules.Executors.Docker;
 /// the agent's defaults and the job's options. Containers carry <see cref="AttemptLabel"/> and
 /// <see cref="OwnerLabel"/> (this agent's work folder), so the next start removes what a crashed agent left.
 /// </summary>
-internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutorOptions> options, ILogger<DockerExecutor> logger) : IExecutor, IDisposable
+internal sealed class DockerExecutor : IExecutor, IDisposable
 {
     public const string AttemptLabel = "buildserver.attempt";
     public const string OwnerLabel = "buildserver.owner";
+
+    /// <summary>On a container created ahead of a job (<see cref="ContainerPool"/>): its folder.</summary>
+    public const string WarmLabel = "buildserver.warm";
+
+    /// <summary>The name prefix of the folders of containers created ahead.</summary>
+    public const string WarmPrefix = "warm-";
 
     /// <summary>Where the attempt's folders are inside the container (GitHub's runner uses <c>/__w</c> too).</summary>
     public const string ContainerRoot = "/__w";
@@ -30,8 +36,21 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
     // Attempts between the start of their prepare and their dispose: a sweep leaves them alone whatever it is told.
     private readonly ConcurrentDictionary<long, byte> _active = new();
 
-    private readonly Lazy<DockerClient> _client = new(() =>
-        new DockerClientBuilder().WithEndpoint(options.Value.Endpoint).WithApiVersion(ApiVersion).Build());
+    // Containers of the pool that jobs took (they carry no attempt label), with the attempt running in each.
+    private readonly ConcurrentDictionary<string, string> _adopted = new();
+
+    private readonly DataDirectory data;
+    private readonly IOptions<DockerExecutorOptions> options;
+    private readonly ILogger<DockerExecutor> logger;
+    private readonly Lazy<DockerClient> _client;
+    private readonly ContainerPool _pool;
+
+    public DockerExecutor(DataDirectory data, IOptions<DockerExecutorOptions> options, ILogger<DockerExecutor> logger)
+    {
+        (this.data, this.options, this.logger) = (data, options, logger);
+        _client = new(() => new DockerClientBuilder().WithEndpoint(options.Value.Endpoint).WithApiVersion(ApiVersion).Build());
+        _pool = new ContainerPool(this);
+    }
 
     public string Name => "docker";
 
@@ -45,6 +64,9 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
 
     internal ILogger Logger => logger;
 
+    /// <summary>Containers created ahead, waiting for a job.</summary>
+    internal int WarmReady => _pool.Count;
+
     public async Task<IExecution> PrepareAsync(ExecutionRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -55,14 +77,7 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         _active.TryAdd(request.AttemptId, 0);
         try
         {
-            if (Directory.Exists(root))
-            {
-                Directory.Delete(root, recursive: true); // a stale folder of a crashed earlier try of this attempt
-            }
-            var workspace = request.Workspace is { } given ? Path.GetFullPath(given) : Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
-            Directory.CreateDirectory(Path.Combine(root, "tmp"));
-            Directory.CreateDirectory(Path.Combine(root, "steps"));
-            await EnsureImageAsync(container.Image, cancellationToken);
+            var imageId = await EnsureImageAsync(container.Image, cancellationToken);
             foreach (var service in services)
             {
                 try
@@ -74,7 +89,27 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
                     throw new ExecutorException($"service '{service.Name}': {e.Message}", e);
                 }
             }
-            var id = await CreateContainerAsync(request, container, limits, workspace, root, cancellationToken);
+            // A job on its own, in a fresh workspace, without the host's network: a container created ahead fits it.
+            if (request.Workspace is null && services.Count == 0 && !limits.HostNetwork && options.Value.WarmContainers > 0)
+            {
+                var key = new WarmKey(container.Image, imageId, limits, WarmKey.EnvOf(container.Env));
+                var warm = await _pool.TakeAsync(key, w => _adopted[w.Id] = w.Root, cancellationToken);
+                _pool.Refill(key);
+                if (warm is not null)
+                {
+                    return new DockerExecution(this, request, warm.Id, [], warm.Root, Path.Combine(warm.Root, "workspace"));
+                }
+            }
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true); // a stale folder of a crashed earlier try of this attempt
+            }
+            var workspace = request.Workspace is { } given ? Path.GetFullPath(given) : Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
+            CreateFolders(root);
+            var host = HostConfig(limits, limits.HostNetwork ? "host" : "none");
+            // A service is reached by its name too (GitHub's habit: redis:6379): it listens in this container's network.
+            host.ExtraHosts = [.. request.Services.Keys.Select(name => $"{name}:127.0.0.1")];
+            var id = await CreateContainerAsync(container.Image, container.Env, host, workspace, root, Labels(request.AttemptId), cancellationToken);
             try
             {
                 var serviceIds = services.Count == 0 ? [] : await ServiceContainers.StartAsync(this, request.AttemptId, id, services, cancellationToken);
@@ -93,27 +128,65 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         }
     }
 
-    private async Task<string> CreateContainerAsync(ExecutionRequest request, ExecutionContainer container, ContainerLimits limits,
-        string workspace, string root, CancellationToken cancellationToken)
+    /// <summary>A container for <paramref name="key"/> with empty folders under <c>warm-*</c>, started and idle, for the
+    /// pool. It carries the owner label but no attempt's (the sweep asks the pool, and the next start removes it).</summary>
+    internal async Task<WarmContainer> CreateWarmAsync(WarmKey key, CancellationToken cancellationToken)
     {
-        var host = HostConfig(limits, limits.HostNetwork ? "host" : "none");
+        var root = Path.Combine(WorkRoot, WarmPrefix + Guid.NewGuid().ToString("N")[..12]);
+        try
+        {
+            CreateFolders(root);
+            var workspace = Directory.CreateDirectory(Path.Combine(root, "workspace")).FullName;
+            var env = key.Env.Length == 0 ? [] : key.Env.Split('\n').Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+            var labels = new Dictionary<string, string> { [OwnerLabel] = WorkRoot, [WarmLabel] = root };
+            var id = await CreateContainerAsync(key.Image, env, HostConfig(key.Limits, "none"), workspace, root, labels, cancellationToken);
+            return new WarmContainer(id, root, key);
+        }
+        catch
+        {
+            DeleteFolder(root);
+            throw;
+        }
+    }
+
+    /// <summary>Removes a container of the pool that no job took, and its folder.</summary>
+    internal async Task RemoveWarmAsync(WarmContainer warm)
+    {
+        try
+        {
+            await RemoveContainerAsync(warm.Id);
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
+        {
+            logger.LogWarning(e, "Could not remove the waiting container {Container}; the agent's sweep or next start removes it", warm.Id);
+        }
+        DeleteFolder(warm.Root);
+    }
+
+    private static void CreateFolders(string root)
+    {
+        Directory.CreateDirectory(Path.Combine(root, "tmp"));
+        Directory.CreateDirectory(Path.Combine(root, "steps"));
+    }
+
+    private async Task<string> CreateContainerAsync(string image, IReadOnlyDictionary<string, string> env, HostConfig host,
+        string workspace, string root, Dictionary<string, string> labels, CancellationToken cancellationToken)
+    {
         host.Binds =
         [
             $"{workspace}:{DockerExecution.WorkspacePath}",
             $"{Path.Combine(root, "tmp")}:{DockerExecution.TempPath}",
             $"{Path.Combine(root, "steps")}:{DockerExecution.StepsPath}:ro",
         ];
-        // A service is reached by its name too (GitHub's habit: redis:6379): it listens in this container's network.
-        host.ExtraHosts = [.. request.Services.Keys.Select(name => $"{name}:127.0.0.1")];
         var parameters = new CreateContainerParameters
         {
-            Image = container.Image,
+            Image = image,
             // Whatever the image's entrypoint, the container only idles: steps come in through exec.
             Entrypoint = ["/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 86400 & wait $!; done"],
             Cmd = [],
-            Env = [.. container.Env.Select(kv => $"{kv.Key}={kv.Value}")],
+            Env = [.. env.Select(kv => $"{kv.Key}={kv.Value}")],
             WorkingDir = DockerExecution.WorkspacePath,
-            Labels = Labels(request.AttemptId),
+            Labels = labels,
             HostConfig = host,
         };
         // Not cut short by a cancel: a create cancelled after the engine made the container would leave it untracked.
@@ -148,13 +221,12 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         PidsLimit = limits.Pids,
     };
 
-    /// <summary>Local images work offline; a pull is tried only for a missing one.</summary>
-    private async Task EnsureImageAsync(string image, CancellationToken cancellationToken)
+    /// <summary>Local images work offline; a pull is tried only for a missing one. Returns the image's id.</summary>
+    private async Task<string> EnsureImageAsync(string image, CancellationToken cancellationToken)
     {
         try
         {
-            await Client.Images.InspectImageAsync(image, cancellationToken);
-            return;
+            return (await Client.Images.InspectImageAsync(image, cancellationToken)).ID;
         }
         catch (DockerImageNotFoundException)
         {
@@ -172,7 +244,8 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
                 {
                     if (m.Error?.Message is { Length: > 0 } error) lock (errors) errors.Add(error);
                 }), cancellationToken);
-            await Client.Images.InspectImageAsync(image, cancellationToken);
+            var pulled = await Client.Images.InspectImageAsync(image, cancellationToken);
+            if (errors.Count == 0) return pulled.ID;
         }
         catch (DockerApiException e)
         {
@@ -182,10 +255,7 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         {
             throw new ExecutorException($"image '{image}' not found: it is not on this agent's engine and pulling it failed ({e.Message})", e);
         }
-        if (errors.Count > 0)
-        {
-            throw new ExecutorException($"image '{image}' not found: it is not on this agent's engine and pulling it failed ({FirstLine(errors[0])})");
-        }
+        throw new ExecutorException($"image '{image}' not found: it is not on this agent's engine and pulling it failed ({FirstLine(errors[0])})");
     }
 
     private static (string Name, string Tag) SplitTag(string image)
@@ -208,7 +278,8 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         }
         if (!options.Value.KeepWorkspaces && Directory.Exists(WorkRoot))
         {
-            foreach (var dir in Directory.EnumerateDirectories(WorkRoot).Where(d => long.TryParse(Path.GetFileName(d), out _)))
+            foreach (var dir in Directory.EnumerateDirectories(WorkRoot)
+                         .Where(d => long.TryParse(Path.GetFileName(d), out _) || Path.GetFileName(d).StartsWith(WarmPrefix, StringComparison.Ordinal)))
             {
                 Directory.Delete(dir, recursive: true);
             }
@@ -235,15 +306,23 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
         {
             var attempt = container.Labels.TryGetValue(AttemptLabel, out var text) && long.TryParse(text, CultureInfo.InvariantCulture, out var a) ? a : (long?)null;
             if (attempt is { } id && Busy(id) || container.Created.ToUniversalTime() > bornBefore) continue;
-            logger.LogWarning("Removing container {Container} of attempt {Attempt}, which this agent no longer runs", container.ID, text);
+            if (_pool.Owns(container.ID) || _adopted.ContainsKey(container.ID)) continue;
+            logger.LogWarning("Removing container {Container} of attempt {Attempt}, which this agent no longer runs", container.ID, text ?? "(none: created ahead)");
             await RemoveContainerAsync(container.ID);
         }
         if (options.Value.KeepWorkspaces || !Directory.Exists(WorkRoot)) return;
         foreach (var dir in Directory.EnumerateDirectories(WorkRoot))
         {
-            if (!long.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out var attempt) || Busy(attempt)
-                || Directory.GetCreationTimeUtc(dir) > bornBefore) continue;
-            Forget(attempt, dir);
+            if (Directory.GetCreationTimeUtc(dir) > bornBefore) continue;
+            if (long.TryParse(Path.GetFileName(dir), CultureInfo.InvariantCulture, out var attempt))
+            {
+                if (!Busy(attempt)) Forget(attempt, dir);
+            }
+            else if (Path.GetFileName(dir).StartsWith(WarmPrefix, StringComparison.Ordinal) && !_pool.OwnsFolder(dir)
+                     && !_adopted.Values.Contains(dir))
+            {
+                DeleteFolder(dir);
+            }
         }
     }
 
@@ -279,6 +358,14 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
     internal void Forget(long attemptId, string root)
     {
         _active.TryRemove(attemptId, out _);
+        DeleteFolder(root);
+    }
+
+    /// <summary>Called by an execution on a container of the pool once it is removed.</summary>
+    internal void ForgetAdopted(string containerId) => _adopted.TryRemove(containerId, out _);
+
+    private void DeleteFolder(string root)
+    {
         if (options.Value.KeepWorkspaces || !Directory.Exists(root)) return;
         try
         {
@@ -292,6 +379,7 @@ internal sealed class DockerExecutor(DataDirectory data, IOptions<DockerExecutor
 
     public void Dispose()
     {
+        _pool.Dispose();
         if (_client.IsValueCreated) _client.Value.Dispose();
     }
 }

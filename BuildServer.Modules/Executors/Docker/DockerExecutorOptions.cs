@@ -36,6 +36,11 @@ public sealed class DockerExecutorOptions
     /// belongs to a job that is starting.</summary>
     public TimeSpan SweepMinAge { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How many containers the agent keeps created and started ahead of the next job, for the images (with the
+    /// same limits and container env) jobs used last: a job on its own (no <c>services:</c>, no host network) takes one
+    /// instead of waiting for a create and a start. 0 turns it off. A waiting container is an idle shell process.</summary>
+    public int WarmContainers { get; set; } = 1;
+
     /// <summary>Keep an attempt's work folder after it ends (for debugging); off by default.</summary>
     public bool KeepWorkspaces { get; set; }
 }
