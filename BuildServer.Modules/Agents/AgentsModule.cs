@@ -18,6 +18,8 @@ internal sealed class AgentsModule : IModule
         services.Configure<AgentsOptions>(configuration.GetSection("Agents"));
         services.AddScoped<IRunnerDirectory, RunnerDirectory>();
         services.AddScoped<AgentOrgNames>();
+        services.AddScoped<AgentAdministration>();
+        services.AddScoped<RegistrationTokens>();
         services.AddScoped<Protocol.AgentProtocol>();
         services.AddHostedService<Protocol.LeaseGraceAtStart>();
         services.AddSingleton<Protocol.HeartbeatWrites>();
@@ -38,5 +40,8 @@ internal sealed class AgentsModule : IModule
         RegistrationToken.Configure(model);
     }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints) => AgentsEndpoints.Map(endpoints);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        AgentsEndpoints.Map(endpoints);
+    }
 }

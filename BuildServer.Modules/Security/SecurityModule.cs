@@ -30,6 +30,10 @@ internal sealed class SecurityModule : IModule
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         OrgPolicies.Add(authorization);
         services.AddScoped<IAuthorizationHandler, OrgRoleHandler>();
+        services.AddScoped<IAuthorizationHandler, ServerAdminHandler>();
+        services.AddSingleton<Audit.IAdminLog, Audit.AdminLog>();
+        services.AddScoped<ApiTokens>();
+        services.AddScoped<UserAdministration>();
         services.AddScoped<UserAccounts>();
         services.AddSingleton<SignInThrottle>();
         services.AddScoped<IOrgAccess, OrgAccess>();
