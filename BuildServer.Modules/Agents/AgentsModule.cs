@@ -20,6 +20,7 @@ internal sealed class AgentsModule : IModule
         services.AddScoped<AgentOrgNames>();
         services.AddScoped<AgentAdministration>();
         services.AddScoped<RegistrationTokens>();
+        services.AddScoped<Ui.AgentBoard>();
         services.AddScoped<Protocol.AgentProtocol>();
         services.AddHostedService<Protocol.LeaseGraceAtStart>();
         services.AddSingleton<Protocol.HeartbeatWrites>();
@@ -43,5 +44,8 @@ internal sealed class AgentsModule : IModule
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         AgentsEndpoints.Map(endpoints);
+        Ui.AgentsFromUi.Map(endpoints);
     }
+
+    public IEnumerable<NavEntry> Navigation => [new("Agents", "agents", MudBlazor.Icons.Material.Filled.Dns, 30)];
 }

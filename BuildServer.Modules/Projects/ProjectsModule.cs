@@ -27,4 +27,6 @@ internal sealed class ProjectsModule : IModule
         ProjectsEndpoints.Map(endpoints);
         OrgsEndpoints.Map(endpoints);
     }
+
+    public IEnumerable<NavEntry> Navigation => [new("Organisations", "admin/orgs", MudBlazor.Icons.Material.Filled.CorporateFare, 90, ServerAdminOnly: true)];
 }

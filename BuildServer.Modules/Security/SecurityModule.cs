@@ -53,4 +53,10 @@ internal sealed class SecurityModule : IModule
         UsersEndpoints.Map(endpoints);
         SignOutEndpoint.Map(endpoints);
     }
+
+    public IEnumerable<NavEntry> Navigation =>
+    [
+        new("Users", "admin/users", MudBlazor.Icons.Material.Filled.People, 91, ServerAdminOnly: true),
+        new("API tokens", "admin/tokens", MudBlazor.Icons.Material.Filled.Key, 92, ServerAdminOnly: true),
+    ];
 }
