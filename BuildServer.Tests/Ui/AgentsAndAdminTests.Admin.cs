@@ -37,6 +37,8 @@ public sealed partial class AgentsAndAdminTests
         await page.Locator("[data-test=save-org]").ClickAsync();
         await Expect(globex.Locator("[data-test=org-weight]")).ToHaveTextAsync("0.5");
         Assert.That((await ApiClient.ExpectAsync(await api.Http.GetAsync("orgs/globex"), HttpStatusCode.OK))["weight"]!.GetValue<double>(), Is.EqualTo(0.5));
+        await Eventually.Until(() => _server.Output.Contains($"Admin: user 'alice' (id {_alice}) changed organisation 'globex' (id {_globex}): quota none, weight 0.5.",
+            StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the admin log line of the change");
         await Browser.ScreenshotAsync(page, "admin-orgs");
     }
 

@@ -92,9 +92,10 @@ public sealed partial class AgentsAndAdminTests
     {
         using var agent = await AgentApi.RegisterAsync(_server, ["linux"]);
         var registration = await RegistrationTokenAsync(new { });
-        var page = await SignedInAsync("mia", "agents");
+        var page = await SignedInAsync("mia", "agents", width: 390, height: 844);
 
         await Expect(AgentRow(page, agent.Name).Locator("[data-test=online]")).ToBeVisibleAsync();
+        await Expect(page.Locator("[data-test=agents] [data-test=agent]").First).ToBeInViewportAsync();
         await Expect(page.Locator("[data-test=agent-controls]")).ToHaveCountAsync(0);
         await Expect(page.Locator("[data-test=new-registration-token]")).ToHaveCountAsync(0);
         await Expect(page.Locator("[data-test=registration-tokens]")).ToHaveCountAsync(0);

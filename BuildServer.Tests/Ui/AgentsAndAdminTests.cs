@@ -19,7 +19,7 @@ public sealed partial class AgentsAndAdminTests
     private Browser _browser = null!;
     private long _acme;
     private long _globex;
-    private long _queuedRun;
+    private long _alice;
 
     [OneTimeSetUp]
     public async Task StartAsync()
@@ -29,11 +29,11 @@ public sealed partial class AgentsAndAdminTests
         _acme = await UiPages.CreateOrgAsync(_server, "acme");
         _globex = await UiPages.CreateOrgAsync(_server, "globex");
         await UiPages.CreateProjectAsync(_server, "webshop", "acme");
-        await UiPages.CreateUserAsync(_server, "alice", "alice-password", serverAdmin: true);
+        _alice = await UiPages.CreateUserAsync(_server, "alice", "alice-password", serverAdmin: true);
         await UiPages.CreateUserAsync(_server, "mia", "mia-password", roles: new() { [$"{_acme}"] = "member" });
         await UiPages.CreateUserAsync(_server, "olga", "olga-password", roles: new() { [$"{_acme}"] = "admin" });
         using var api = _server.Client();
-        _queuedRun = await api.TriggerRunAsync("webshop", "name: nightly\njobs:\n  ship:\n    runs-on: [nowhere]\n    steps:\n      - run: echo never\n");
+        await api.TriggerRunAsync("webshop", "name: nightly\njobs:\n  ship:\n    runs-on: [nowhere]\n    steps:\n      - run: echo never\n");
     }
 
     [OneTimeTearDown]

@@ -23,11 +23,11 @@ internal sealed class AdminLog(ILogger<AdminLog> logger) : IAdminLog
     {
         if (detail is null)
         {
-            logger.LogInformation("Admin: {Actor} {Action} {Target}.", Actors.Describe(actor), action, target);
+            logger.LogInformation("Admin: {Actor:l} {Action:l} {Target:l}.", Actors.Describe(actor), action, target);
         }
         else
         {
-            logger.LogInformation("Admin: {Actor} {Action} {Target}: {Detail}.", Actors.Describe(actor), action, target, detail);
+            logger.LogInformation("Admin: {Actor:l} {Action:l} {Target:l}: {Detail:l}.", Actors.Describe(actor), action, target, detail);
         }
     }
 }
