@@ -1,14 +1,12 @@
 using System.Security.Claims;
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
-using BuildServer.Modules.Runs;
 using BuildServer.Modules.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace BuildServer.Modules.Agents;
 
@@ -34,12 +32,12 @@ internal static class AgentsEndpoints
         var admin = agents.MapGroup("/").RequireAuthorization(p => p.RequireRole(Roles.Admin));
         admin.MapGet("/", List);
         admin.MapGet("/{id:long}", Get);
-        admin.MapPost("/{id:long}/disable", (long id, BuildDb db, AgentOrgNames orgs, TimeProvider time, IOptions<AgentsOptions> options, CancellationToken ct) =>
-            Change(id, r => { r.Disabled = true; }, db, orgs, time, options, ct));
-        admin.MapPost("/{id:long}/enable", (long id, BuildDb db, AgentOrgNames orgs, TimeProvider time, IOptions<AgentsOptions> options, CancellationToken ct) =>
-            Change(id, r => { r.Disabled = false; r.Draining = false; }, db, orgs, time, options, ct));
-        admin.MapPost("/{id:long}/drain", (long id, BuildDb db, AgentOrgNames orgs, TimeProvider time, IOptions<AgentsOptions> options, CancellationToken ct) =>
-            Change(id, r => { r.Draining = true; }, db, orgs, time, options, ct));
+        admin.MapPost("/{id:long}/disable", (long id, AgentAdministration administration, ClaimsPrincipal user, CancellationToken ct) =>
+            ChangeAsync(id, AgentAction.Disable, administration, user, ct));
+        admin.MapPost("/{id:long}/enable", (long id, AgentAdministration administration, ClaimsPrincipal user, CancellationToken ct) =>
+            ChangeAsync(id, AgentAction.Enable, administration, user, ct));
+        admin.MapPost("/{id:long}/drain", (long id, AgentAdministration administration, ClaimsPrincipal user, CancellationToken ct) =>
+            ChangeAsync(id, AgentAction.Drain, administration, user, ct));
         admin.MapDelete("/{id:long}", Delete);
 
         var agent = endpoints.MapGroup("/api/v1/agent").WithTags("Agent protocol").RequireAuthorization(AgentAuthentication.PolicyName);
@@ -48,41 +46,40 @@ internal static class AgentsEndpoints
         Protocol.AgentProtocolEndpoints.Map(agent);
     }
 
-    private static async Task<Ok<AgentResponse[]>> List(BuildDb db, AgentOrgNames orgs, TimeProvider time, IOptions<AgentsOptions> options, CancellationToken ct)
+    private static async Task<Ok<AgentResponse[]>> List(BuildDb db, AgentOrgNames orgs, AgentAdministration agents, CancellationToken ct)
     {
         var runners = await db.Set<Runner>().AsNoTracking().OrderBy(r => r.Id).ToListAsync(ct);
         var names = await orgs.NamesAsync(runners.Select(r => r.OrgId), ct);
-        return TypedResults.Ok(runners.Select(r => Describe(r, AgentOrgNames.Name(names, r.OrgId), time, options.Value)).ToArray());
+        return TypedResults.Ok(runners.Select(r => agents.Describe(r, AgentOrgNames.Name(names, r.OrgId))).ToArray());
     }
 
     private static async Task<Results<Ok<AgentResponse>, ProblemHttpResult>> Get(
-        long id, BuildDb db, AgentOrgNames orgs, TimeProvider time, IOptions<AgentsOptions> options, CancellationToken ct) =>
+        long id, BuildDb db, AgentOrgNames orgs, AgentAdministration agents, CancellationToken ct) =>
         await db.Set<Runner>().AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, ct) is { } runner
-            ? TypedResults.Ok(Describe(runner, await orgs.NameAsync(runner.OrgId, ct), time, options.Value))
+            ? TypedResults.Ok(agents.Describe(runner, await orgs.NameAsync(runner.OrgId, ct)))
             : Problems.NotFound("Agent", id);
 
-    private static async Task<Results<Ok<AgentResponse>, ProblemHttpResult>> Change(
-        long id, Action<Runner> change, BuildDb db, AgentOrgNames orgs, TimeProvider time, IOptions<AgentsOptions> options, CancellationToken ct)
+    private static async Task<Results<Ok<AgentResponse>, ProblemHttpResult>> ChangeAsync(
+        long id, AgentAction action, AgentAdministration agents, ClaimsPrincipal user, CancellationToken ct)
     {
-        var runner = await db.Set<Runner>().FirstOrDefaultAsync(r => r.Id == id, ct);
-        if (runner is null) return Problems.NotFound("Agent", id);
-        if (runner.Kind == RunnerKinds.BuiltIn) return BuiltInRefused(runner);
-        change(runner);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(Describe(runner, await orgs.NameAsync(runner.OrgId, ct), time, options.Value));
+        var change = await agents.ApplyAsync(id, action, user, ct);
+        return change.Value is { } changed ? TypedResults.Ok(changed) : Refused(id, change);
     }
 
     /// <summary>Removes the agent and its token; its attempts keep their runner id (history stays), and the ones still
     /// running are declared lost at once, so they are retried elsewhere per their policy.</summary>
-    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, BuildDb db, IAttemptLifecycle attempts, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, AgentAdministration agents, ClaimsPrincipal user, CancellationToken ct)
     {
-        var runner = await db.Set<Runner>().AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, ct);
-        if (runner is null) return Problems.NotFound("Agent", id);
-        if (runner.Kind == RunnerKinds.BuiltIn) return BuiltInRefused(runner);
-        await db.Set<Runner>().Where(r => r.Id == id).ExecuteDeleteAsync(ct);
-        await attempts.RecoverRunnerAsync(id, $"agent '{runner.Name}' was deleted", ct);
-        return TypedResults.NoContent();
+        var change = await agents.ApplyAsync(id, AgentAction.Delete, user, ct);
+        return change.Outcome == ChangeOutcome.Done ? TypedResults.NoContent() : Refused(id, change);
     }
+
+    private static ProblemHttpResult Refused(long id, Change<AgentResponse> change) => change.Outcome switch
+    {
+        ChangeOutcome.NotFound => Problems.NotFound("Agent", id),
+        ChangeOutcome.Forbidden => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "This caller may not administer this agent."),
+        _ => Problems.Conflict(change.Error!.Message),
+    };
 
     private static async Task<Results<Ok<WhoAmIResponse>, ProblemHttpResult>> WhoAmI(ClaimsPrincipal user, BuildDb db, CancellationToken ct)
     {
@@ -110,12 +107,4 @@ internal static class AgentsEndpoints
             return TypedResults.Ok(new WhoAmIResponse(runner.Id, runner.Name, [.. runner.Labels], runner.Disabled, runner.Draining));
         }
     }
-
-    private static ProblemHttpResult BuiltInRefused(Runner runner) =>
-        Problems.Conflict($"'{runner.Name}' is the server's built-in agent: it is configured by the Agent section of appsettings.json " +
-                          "(Agent:Slots=0 turns it off), not through this API.");
-
-    private static AgentResponse Describe(Runner r, string? org, TimeProvider time, AgentsOptions options) =>
-        new(r.Id, r.Name, r.Kind, [.. r.Labels], r.Slots, r.Version, org,
-            r.LastSeenAt >= time.GetUtcNow() - options.OfflineAfter, r.LastSeenAt, r.Disabled, r.Draining, r.CreatedAt);
 }

@@ -18,6 +18,9 @@ internal sealed class AgentsModule : IModule
         services.Configure<AgentsOptions>(configuration.GetSection("Agents"));
         services.AddScoped<IRunnerDirectory, RunnerDirectory>();
         services.AddScoped<AgentOrgNames>();
+        services.AddScoped<AgentAdministration>();
+        services.AddScoped<RegistrationTokens>();
+        services.AddScoped<Ui.AgentBoard>();
         services.AddScoped<Protocol.AgentProtocol>();
         services.AddHostedService<Protocol.LeaseGraceAtStart>();
         services.AddSingleton<Protocol.HeartbeatWrites>();
@@ -38,5 +41,11 @@ internal sealed class AgentsModule : IModule
         RegistrationToken.Configure(model);
     }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints) => AgentsEndpoints.Map(endpoints);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        AgentsEndpoints.Map(endpoints);
+        Ui.AgentsFromUi.Map(endpoints);
+    }
+
+    public IEnumerable<NavEntry> Navigation => [new("Agents", "agents", MudBlazor.Icons.Material.Filled.Dns, 30)];
 }

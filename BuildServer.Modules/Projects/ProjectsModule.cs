@@ -16,6 +16,8 @@ internal sealed class ProjectsModule : IModule
         services.AddScoped<IProjectDirectory, ProjectDirectory>();
         services.AddScoped<IOrganizationShares, OrganizationShares>();
         services.AddScoped<IOrganizationDirectory, OrganizationDirectory>();
+        services.AddScoped<OrgAdministration>();
+        services.AddScoped<Security.Users.IOrganizationList, OrganizationList>();
     }
 
     public void ConfigureModel(ModelBuilder model) => Project.Configure(model);
@@ -25,4 +27,6 @@ internal sealed class ProjectsModule : IModule
         ProjectsEndpoints.Map(endpoints);
         OrgsEndpoints.Map(endpoints);
     }
+
+    public IEnumerable<NavEntry> Navigation => [new("Organisations", "admin/orgs", MudBlazor.Icons.Material.Filled.CorporateFare, 90, ServerAdminOnly: true)];
 }

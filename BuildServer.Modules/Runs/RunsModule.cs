@@ -20,6 +20,7 @@ internal sealed class RunsModule : IModule
         services.AddScoped<OrgQuotaCheck>();
         services.AddScoped<IAttemptLifecycle>(sp => sp.GetRequiredService<AttemptLifecycle>());
         services.AddScoped<IRunnerAttempts, RunnerAttempts>();
+        services.AddScoped<IRunningAttempts, RunningAttempts>();
         services.AddSingleton<LeaseGrace>();
         services.AddScoped<IRunTrigger, TriggerRun>();
         services.AddScoped<CancelRun>();

@@ -21,4 +21,6 @@ internal sealed class SchedulingModule : IModule
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints) => BackgroundWork.MapDashboard(endpoints);
+
+    public IEnumerable<NavEntry> Navigation => [new("Hangfire", "hangfire", MudBlazor.Icons.Material.Filled.ManageHistory, 99, ServerAdminOnly: true)];
 }

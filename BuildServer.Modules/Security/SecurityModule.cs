@@ -30,6 +30,10 @@ internal sealed class SecurityModule : IModule
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         OrgPolicies.Add(authorization);
         services.AddScoped<IAuthorizationHandler, OrgRoleHandler>();
+        services.AddScoped<IAuthorizationHandler, ServerAdminHandler>();
+        services.AddSingleton<Audit.IAdminLog, Audit.AdminLog>();
+        services.AddScoped<ApiTokens>();
+        services.AddScoped<UserAdministration>();
         services.AddScoped<UserAccounts>();
         services.AddSingleton<SignInThrottle>();
         services.AddScoped<IOrgAccess, OrgAccess>();
@@ -49,4 +53,10 @@ internal sealed class SecurityModule : IModule
         UsersEndpoints.Map(endpoints);
         SignOutEndpoint.Map(endpoints);
     }
+
+    public IEnumerable<NavEntry> Navigation =>
+    [
+        new("Users", "admin/users", MudBlazor.Icons.Material.Filled.People, 91, ServerAdminOnly: true),
+        new("API tokens", "admin/tokens", MudBlazor.Icons.Material.Filled.Key, 92, ServerAdminOnly: true),
+    ];
 }

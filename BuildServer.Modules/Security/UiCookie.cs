@@ -43,5 +43,6 @@ public static class UiCookie
         options.AccessDeniedPath = "/forbidden";
         options.ExpireTimeSpan = TimeSpan.FromHours(12);
         options.SlidingExpiration = true;
+        options.Events.OnValidatePrincipal = Users.RemovedUsers.ValidateAsync;
     }
 }

@@ -18,13 +18,13 @@ public sealed partial class ModuleBoundaryTests
         ["Persistence"] = ["Hosting"],
         ["Security"] = ["Hosting", "Persistence"],
         ["Web"] = ["Hosting", "Security"],
-        ["Projects"] = ["Hosting", "Persistence", "Security", "Scheduling"],
+        ["Projects"] = ["Hosting", "Persistence", "Security", "Web", "Scheduling"],
         ["Pipelines"] = ["Hosting"],
         ["Scheduling"] = ["Hosting", "Persistence", "Security"],
         ["Runs"] = ["Hosting", "Persistence", "Security", "Web", "Projects", "Pipelines", "Scheduling"],
         ["Executors"] = ["Hosting"],
         ["Runtime"] = ["Hosting", "Pipelines", "Executors"],
-        ["Agents"] = ["Hosting", "Https", "Persistence", "Security", "Projects", "Pipelines", "Runs", "Scheduling", "Executors", "Runtime"],
+        ["Agents"] = ["Hosting", "Https", "Persistence", "Security", "Web", "Projects", "Pipelines", "Runs", "Scheduling", "Executors", "Runtime"],
     };
 
     // The composition root lists every module by design.

@@ -33,12 +33,17 @@ public static class OrgPolicies
     public const string Member = "org:member";
     public const string Admin = "org:admin";
 
+    /// <summary>A server admin (or an admin API token), as the database says now: not the role claim of a cookie
+    /// issued before the flag was taken away. For the administration pages and their actions (no resource).</summary>
+    public const string ServerAdmin = "server-admin";
+
     internal static void Add(AuthorizationBuilder builder)
     {
         foreach (var (name, role) in new[] { (Viewer, OrgRole.Viewer), (Member, OrgRole.Member), (Admin, OrgRole.Admin) })
         {
             builder.AddPolicy(name, p => p.AddRequirements(new OrgRoleRequirement(role)));
         }
+        builder.AddPolicy(ServerAdmin, p => p.RequireAuthenticatedUser().AddRequirements(new ServerAdminRequirement()));
     }
 }
 
@@ -64,6 +69,20 @@ internal sealed class OrgRoleHandler(IOrgAccess access) : AuthorizationHandler<O
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, OrgRoleRequirement requirement, long orgId)
     {
         if ((await access.ForAsync(context.User, CancellationToken.None)).Allows(orgId, requirement.Role))
+        {
+            context.Succeed(requirement);
+        }
+    }
+}
+
+internal sealed record ServerAdminRequirement : IAuthorizationRequirement;
+
+/// <summary>Grants <see cref="ServerAdminRequirement"/> to a server admin, read from the database on each question.</summary>
+internal sealed class ServerAdminHandler(IOrgAccess access) : AuthorizationHandler<ServerAdminRequirement>
+{
+    protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, ServerAdminRequirement requirement)
+    {
+        if ((await access.ForAsync(context.User, CancellationToken.None)).IsServerAdmin)
         {
             context.Succeed(requirement);
         }

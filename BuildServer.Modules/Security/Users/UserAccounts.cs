@@ -59,7 +59,7 @@ internal sealed class UserAccounts(BuildDb db, WriteGate gate, TimeProvider time
 
     /// <summary>PostgreSQL's "could not serialize access" (40001) or a deadlock (40P01), however EF wraps it (a
     /// DbUpdateException, inside the provider's "transient failure" InvalidOperationException).</summary>
-    private static bool IsSerializationFailure(Exception? e)
+    internal static bool IsSerializationFailure(Exception? e)
     {
         for (; e is not null; e = e.InnerException)
         {
@@ -132,6 +132,19 @@ internal sealed class UserAccounts(BuildDb db, WriteGate gate, TimeProvider time
             .Select(u => new { u.IsServerAdmin, Roles = u.Memberships.Select(m => new { m.OrgId, m.Role }).ToList() })
             .FirstOrDefaultAsync(ct);
         return user is null ? null : (user.IsServerAdmin, user.Roles.ToDictionary(r => r.OrgId, r => r.Role));
+    }
+
+    /// <summary>Replaces the user's password (hashed as at creation); false for an unknown user.</summary>
+    public async Task<bool> SetPasswordAsync(long userId, string password, CancellationToken ct)
+    {
+        await using (await gate.EnterAsync(ct))
+        {
+            var user = await db.Set<User>().FirstOrDefaultAsync(u => u.Id == userId, ct);
+            if (user is null) return false;
+            user.PasswordHash = Hasher.HashPassword(user, password);
+            await db.SaveChangesAsync(ct);
+            return true;
+        }
     }
 
     internal static string Normalize(string userName) => userName.Trim().ToUpperInvariant();
