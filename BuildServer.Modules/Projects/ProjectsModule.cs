@@ -16,6 +16,8 @@ internal sealed class ProjectsModule : IModule
         services.AddScoped<IProjectDirectory, ProjectDirectory>();
         services.AddScoped<IOrganizationShares, OrganizationShares>();
         services.AddScoped<IOrganizationDirectory, OrganizationDirectory>();
+        services.AddScoped<CreateProject>();
+        services.AddScoped<UpdateProject>();
     }
 
     public void ConfigureModel(ModelBuilder model) => Project.Configure(model);
@@ -25,4 +27,6 @@ internal sealed class ProjectsModule : IModule
         ProjectsEndpoints.Map(endpoints);
         OrgsEndpoints.Map(endpoints);
     }
+
+    public IEnumerable<NavEntry> Navigation => [new("Projects", "projects", MudBlazor.Icons.Material.Filled.Folder, 10)];
 }
