@@ -18,7 +18,7 @@ public sealed partial class ModuleBoundaryTests
         ["Persistence"] = ["Hosting"],
         ["Security"] = ["Hosting", "Persistence"],
         ["Web"] = ["Hosting", "Security"],
-        ["Projects"] = ["Hosting", "Persistence", "Security", "Scheduling"],
+        ["Projects"] = ["Hosting", "Persistence", "Security", "Web", "Scheduling"],
         ["Pipelines"] = ["Hosting"],
         ["Scheduling"] = ["Hosting", "Persistence", "Security"],
         ["Runs"] = ["Hosting", "Persistence", "Security", "Web", "Projects", "Pipelines", "Scheduling"],
