@@ -7,10 +7,13 @@ namespace BuildServer.Modules.Projects;
 /// <summary>What other modules may know about an organisation.</summary>
 public sealed record OrganizationInfo(long Id, string Name);
 
-/// <summary>The Projects module's contract for organisations: look one up by id or by name.</summary>
+/// <summary>The Projects module's contract for organisations: look one up by id or by name, or list them.</summary>
 public interface IOrganizationDirectory
 {
     Task<OrganizationInfo?> FindAsync(string idOrName, CancellationToken cancellationToken);
+
+    /// <summary>Every organisation, by name; read now, not cached.</summary>
+    Task<IReadOnlyList<OrganizationInfo>> ListAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>Found organisations are cached briefly: an organisation cannot be renamed or deleted.</summary>
@@ -27,4 +30,7 @@ internal sealed class OrganizationDirectory(BuildDb db, IMemoryCache cache) : IO
         if (found is not null) cache.Set(("organization", idOrName), found, CacheFor);
         return found;
     }
+
+    public async Task<IReadOnlyList<OrganizationInfo>> ListAsync(CancellationToken cancellationToken) =>
+        await db.Set<Organization>().AsNoTracking().OrderBy(o => o.Name).Select(o => new OrganizationInfo(o.Id, o.Name)).ToListAsync(cancellationToken);
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Scheduling;
@@ -17,12 +16,13 @@ public sealed record CreateProjectRequest(string? Name, string? Org, string? Pip
 
 public sealed record ProjectResponse(long Id, string Name, string Org, string? PipelinePath, string? RepositoryUrl, DateTimeOffset CreatedAt, string DefaultLane = "normal", string MaxLane = "critical");
 
-internal static partial class ProjectsEndpoints
+/// <summary>Projects: anyone signed in may read them; admins create them and change their settings. The rules of
+/// each field are <see cref="ProjectRules"/>', which the web UI's forms ask too.</summary>
+internal static class ProjectsEndpoints
 {
-    public const string DefaultOrganization = "default";
+    public const string DefaultOrganization = CreateProject.DefaultOrganization;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
-    private static partial Regex NamePattern();
+    public const string OrgNameRule = ProjectRules.OrgNameRule;
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
@@ -30,6 +30,7 @@ internal static partial class ProjectsEndpoints
         group.MapGet("/", List);
         group.MapGet("/{project}", Get);
         group.MapPost("/", Create).RequireAuthorization(p => p.RequireRole(Roles.Admin));
+        group.MapPatch("/{project}", Update).RequireAuthorization(p => p.RequireRole(Roles.Admin));
     }
 
     private static async Task<Ok<ProjectResponse[]>> List(BuildDb db, CancellationToken ct) =>
@@ -39,88 +40,40 @@ internal static partial class ProjectsEndpoints
 
     private static async Task<Results<Ok<ProjectResponse>, ProblemHttpResult>> Get(string project, BuildDb db, CancellationToken ct)
     {
-        var query = db.Set<Project>().AsNoTracking();
-        query = long.TryParse(project, out var id) ? query.Where(p => p.Id == id) : query.Where(p => p.Name == project);
-        var found = await query
+        var found = await ProjectDirectory.Query(db.Set<Project>().AsNoTracking(), project)
             .Select(p => new ProjectResponse(p.Id, p.Name, p.Organization!.Name, p.PipelinePath, p.RepositoryUrl, p.CreatedAt, (p.DefaultLane ?? Lane.Normal).ToWire(), (p.MaxLane ?? Lane.Critical).ToWire()))
             .FirstOrDefaultAsync(ct);
         return found is null ? Problems.NotFound("Project", project) : TypedResults.Ok(found);
     }
 
     private static async Task<Results<Created<ProjectResponse>, ValidationProblem, ProblemHttpResult>> Create(
-        CreateProjectRequest request, BuildDb db, TimeProvider time, CancellationToken ct)
+        CreateProjectRequest request, CreateProject create, CancellationToken ct)
     {
-        if (Validate(request) is { } invalid)
+        var edit = await create.CreateAsync(request, ct);
+        return edit.Outcome switch
         {
-            return invalid;
-        }
-        var orgName = string.IsNullOrWhiteSpace(request.Org) ? DefaultOrganization : request.Org.Trim();
-        if (await db.Set<Project>().AnyAsync(p => p.Name == request.Name, ct))
-        {
-            return Problems.Conflict($"A project named '{request.Name}' already exists.");
-        }
-        var now = time.GetUtcNow();
-        var org = await db.Set<Organization>().FirstOrDefaultAsync(o => o.Name == orgName, ct)
-                  ?? db.Add(new Organization { Name = orgName, CreatedAt = now }).Entity;
-        var project = new Project
-        {
-            Name = request.Name!,
-            Organization = org,
-            PipelinePath = NullIfBlank(request.PipelinePath),
-            RepositoryUrl = NullIfBlank(request.RepositoryUrl),
-            DefaultLane = Lanes.TryParse(request.DefaultLane, out var lane) ? lane : null,
-            MaxLane = Lanes.TryParse(request.MaxLane, out var cap) ? cap : null,
-            CreatedAt = now,
+            EditOutcome.Saved => TypedResults.Created($"/api/v1/projects/{edit.Project!.Id}", edit.Project),
+            EditOutcome.Conflict => Problems.Conflict(edit.Errors[0].Message),
+            _ => Invalid(edit),
         };
-        db.Add(project);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException)
-        {
-            // A concurrent request created the same project (or organization) first.
-            return Problems.Conflict($"A project named '{request.Name}' already exists.");
-        }
-        return TypedResults.Created($"/api/v1/projects/{project.Id}",
-            new ProjectResponse(project.Id, project.Name, org.Name, project.PipelinePath, project.RepositoryUrl, project.CreatedAt,
-                (project.DefaultLane ?? Lane.Normal).ToWire(), (project.MaxLane ?? Lane.Critical).ToWire()));
     }
 
-    private static ValidationProblem? Validate(CreateProjectRequest request)
+    /// <summary>200 with the project as stored; 400 naming every wrong field (nothing stored); 404 for an unknown project.</summary>
+    private static async Task<Results<Ok<ProjectResponse>, ValidationProblem, ProblemHttpResult>> Update(
+        string project, UpdateProjectRequest request, UpdateProject update, CancellationToken ct)
     {
-        if (string.IsNullOrWhiteSpace(request.Name) || !IsValidName(request.Name))
+        var edit = await update.UpdateAsync(project, request, ct);
+        return edit.Outcome switch
         {
-            return Problems.Field("name",
-                "A project name is 1-100 characters of letters, digits, '.', '_' or '-', starts with a letter or digit, and is not a number.");
-        }
-        if (request.Org is { Length: > 0 } org && !IsValidName(org))
-        {
-            return Problems.Field("org", OrgNameRule);
-        }
-        foreach (var (field, value) in new[] { ("defaultLane", request.DefaultLane), ("maxLane", request.MaxLane) })
-        {
-            if (value is not null && !Lanes.TryParse(value, out _))
-            {
-                return Problems.Field(field, $"Unknown lane '{value}'; the lanes are: critical, high, normal, low.");
-            }
-        }
-        if (request.PipelinePath is { Length: > 1000 })
-        {
-            return Problems.Field("pipelinePath", "The pipeline path is longer than 1000 characters.");
-        }
-        if (request.RepositoryUrl is { Length: > 0 } url && (url.Length > 2000 || !Uri.TryCreate(url, UriKind.Absolute, out _)))
-        {
-            return Problems.Field("repositoryUrl", "The repository URL must be an absolute URL of at most 2000 characters.");
-        }
-        return null;
+            EditOutcome.Saved => TypedResults.Ok(edit.Project!),
+            EditOutcome.NotFound => Problems.NotFound("Project", project),
+            _ => Invalid(edit),
+        };
     }
 
-    public const string OrgNameRule =
-        "An organisation name is 1-100 characters of letters, digits, '.', '_' or '-', starts with a letter or digit, and is not a number.";
+    private static ValidationProblem Invalid(ProjectEdit edit) =>
+        TypedResults.ValidationProblem(edit.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()));
 
     /// <summary>Project and organisation names: letters, digits, '.', '_', '-', not a number (ids are).</summary>
-    public static bool IsValidName(string name) => NamePattern().IsMatch(name) && !long.TryParse(name, out _);
-
-    private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+    public static bool IsValidName(string name) => ProjectRules.IsValidName(name);
 }

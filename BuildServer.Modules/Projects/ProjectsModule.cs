@@ -18,6 +18,8 @@ internal sealed class ProjectsModule : IModule
         services.AddScoped<IOrganizationDirectory, OrganizationDirectory>();
         services.AddScoped<OrgAdministration>();
         services.AddScoped<Security.Users.IOrganizationList, OrganizationList>();
+        services.AddScoped<CreateProject>();
+        services.AddScoped<UpdateProject>();
     }
 
     public void ConfigureModel(ModelBuilder model) => Project.Configure(model);
@@ -28,5 +30,9 @@ internal sealed class ProjectsModule : IModule
         OrgsEndpoints.Map(endpoints);
     }
 
-    public IEnumerable<NavEntry> Navigation => [new("Organisations", "admin/orgs", MudBlazor.Icons.Material.Filled.CorporateFare, 90, ServerAdminOnly: true)];
+    public IEnumerable<NavEntry> Navigation =>
+    [
+        new("Projects", "projects", MudBlazor.Icons.Material.Filled.Folder, 10),
+        new("Organisations", "admin/orgs", MudBlazor.Icons.Material.Filled.CorporateFare, 90, ServerAdminOnly: true),
+    ];
 }

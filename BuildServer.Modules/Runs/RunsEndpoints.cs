@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using BuildServer.Modules.Hosting;
-using BuildServer.Modules.Pipelines;
 using BuildServer.Modules.Pipelines.Workflow;
 using BuildServer.Modules.Projects;
 using BuildServer.Modules.Runs.Logs;
@@ -47,13 +46,12 @@ internal static class RunsEndpoints
         {
             return Problems.NotFound("Project", project);
         }
-        if (request.Ref is { Length: > 500 }) return Problems.Field("ref", "The ref is longer than 500 characters.");
-        if (request.Sha is { Length: > 64 }) return Problems.Field("sha", "The sha is longer than 64 characters.");
+        if (ProjectPipeline.CheckRefAndSha(request.Ref, request.Sha) is { } bad) return Problems.Field(bad.Field, bad.Message);
         var yaml = request.Pipeline;
         if (string.IsNullOrWhiteSpace(yaml))
         {
-            var (text, problem) = ReadPipelineFile(found);
-            if (problem is not null) return problem;
+            var (text, error) = await ProjectPipeline.ReadAsync(found, ct);
+            if (error is not null) return Problems.Field("pipeline", error);
             yaml = text!;
         }
         var result = await trigger.TriggerAsync(
@@ -70,27 +68,6 @@ internal static class RunsEndpoints
             return PipelineProblem(result.Errors);
         }
         return TypedResults.Created($"/api/v1/runs/{run.Id}", run);
-    }
-
-    private static (string? Text, ValidationProblem? Problem) ReadPipelineFile(ProjectInfo project)
-    {
-        if (project.PipelinePath is not { } path)
-        {
-            return (null, Problems.Field("pipeline", "No pipeline given, and the project has no pipelinePath to read one from."));
-        }
-        try
-        {
-            var info = new FileInfo(path);
-            if (info.Exists && info.Length > PipelineLimits.MaxBytes)
-            {
-                return (null, Problems.Field("pipeline", $"The project's pipeline file '{path}' is larger than {PipelineLimits.MaxBytes / 1024} KiB."));
-            }
-            return (File.ReadAllText(path), null);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return (null, Problems.Field("pipeline", $"No pipeline given, and the project's pipeline file '{path}' cannot be read: {e.Message}"));
-        }
     }
 
     internal static ValidationProblem PipelineProblem(IReadOnlyList<WorkflowError> errors) =>

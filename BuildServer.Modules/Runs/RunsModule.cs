@@ -28,6 +28,8 @@ internal sealed class RunsModule : IModule
         services.AddScoped<Reconciler>();
         services.AddScoped<RunViews>();
         services.AddScoped<RunBoard>();
+        services.AddScoped<Ui.Projects.ProjectActivity>();
+        services.AddScoped<Ui.Projects.TriggerFromUi>();
         services.AddScoped<WaitReasons>();
         services.AddSingleton<IAttemptCancellation, AttemptCancellation>();
         services.AddSingleton<ILogStore, FileLogStore>();
@@ -46,5 +48,9 @@ internal sealed class RunsModule : IModule
         CancelFromUi.Map(endpoints);
     }
 
-    public IEnumerable<NavEntry> Navigation => [new("Dashboard", "", MudBlazor.Icons.Material.Filled.Dashboard, 0)];
+    public IEnumerable<NavEntry> Navigation =>
+    [
+        new("Dashboard", "", MudBlazor.Icons.Material.Filled.Dashboard, 0),
+        new("Queue", "queue", MudBlazor.Icons.Material.Filled.HourglassEmpty, 20),
+    ];
 }

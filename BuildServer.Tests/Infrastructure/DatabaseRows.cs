@@ -41,6 +41,19 @@ public static class DatabaseRows
         Assert.That(await command.ExecuteNonQueryAsync(), Is.EqualTo(1), $"registration token {id} exists");
     }
 
+    /// <summary>Changes a user's role in an organisation, as an admin would while the user has a page open (there is no
+    /// API for roles yet).</summary>
+    public static async Task SetOrgRoleAsync(ServerProcess server, long userId, long orgId, string role)
+    {
+        await using var connection = await OpenAsync(server, readOnly: false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """UPDATE org_memberships SET "Role" = @role WHERE "UserId" = @user AND "OrgId" = @org""";
+        Add(command, "role", role);
+        Add(command, "user", userId);
+        Add(command, "org", orgId);
+        Assert.That(await command.ExecuteNonQueryAsync(), Is.EqualTo(1), $"user {userId} has a role in organisation {orgId}");
+    }
+
     /// <summary>SQLite keeps EF Core's text form of a DateTimeOffset; PostgreSQL a timestamptz (UTC).</summary>
     private static object Stamp(ServerProcess server, DateTimeOffset at) =>
         server.Db == Db.Sqlite ? at.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFFzzz", System.Globalization.CultureInfo.InvariantCulture) : at.ToUniversalTime();

@@ -39,6 +39,20 @@ internal static class UiPages
         return form;
     }
 
+    /// <summary>Opens a MudBlazor select and picks the option with exactly this text.</summary>
+    public static async Task ChooseAsync(IPage page, ILocator select, string option)
+    {
+        await select.GetByRole(AriaRole.Combobox).ClickAsync();
+        await Options(page).Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex($"^\\s*{System.Text.RegularExpressions.Regex.Escape(option)}\\s*$") }).ClickAsync();
+        await Assertions.Expect(Options(page)).ToHaveCountAsync(0);
+    }
+
+    /// <summary>A MudBlazor field's error text (inside the field's element).</summary>
+    public const string FieldError = ".mud-input-helper-text.mud-input-error";
+
+    /// <summary>The options of the open select's list.</summary>
+    public static ILocator Options(IPage page) => page.Locator(".mud-popover-open .mud-list-item");
+
     public static async Task<long> CreateUserAsync(ServerProcess server, string userName, string password, bool serverAdmin = false, Dictionary<string, string>? roles = null)
     {
         using var api = server.Client();

@@ -9,15 +9,23 @@ public sealed record InputError(string Field, string Message);
 
 /// <summary>The <c>inputs</c> context of a run from the inputs given and the workflow's declared
 /// <c>workflow_dispatch</c> (or <c>workflow_call</c>) inputs: defaults applied, required ones checked, booleans
-/// and numbers typed, choices checked. An input the workflow does not declare is an error, as on GitHub.</summary>
+/// and numbers typed, choices checked. An input the workflow does not declare is an error, as on GitHub. A required
+/// input given as an empty (or blank) text counts as not given: a form's empty field is no value.</summary>
 public static class DispatchInputs
 {
     public const int MaxValueLength = 64 * 1024;
 
+    /// <summary>The inputs a run of the workflow takes, in the order written (what a form asks for).</summary>
+    public static IReadOnlyDictionary<string, InputSpec> Declared(Workflow.Workflow workflow)
+    {
+        ArgumentNullException.ThrowIfNull(workflow);
+        return workflow.On.WorkflowDispatch?.Inputs ?? workflow.On.WorkflowCall?.Inputs ?? new Dictionary<string, InputSpec>();
+    }
+
     public static (JsonObject Inputs, IReadOnlyList<InputError> Errors) Resolve(Workflow.Workflow workflow, IReadOnlyDictionary<string, string>? given)
     {
         ArgumentNullException.ThrowIfNull(workflow);
-        var declared = workflow.On.WorkflowDispatch?.Inputs ?? workflow.On.WorkflowCall?.Inputs ?? new Dictionary<string, InputSpec>();
+        var declared = Declared(workflow);
         var inputs = new JsonObject();
         var errors = new List<InputError>();
         var byName = new Dictionary<string, InputSpec>(declared, StringComparer.OrdinalIgnoreCase);
@@ -37,7 +45,7 @@ public static class DispatchInputs
         foreach (var (name, spec) in declared)
         {
             var text = givenByName.GetValueOrDefault(name) ?? spec.Default;
-            if (text is null)
+            if (text is null || (spec.Required && string.IsNullOrWhiteSpace(text)))
             {
                 if (spec.Required)
                 {

@@ -7,7 +7,9 @@ using Microsoft.EntityFrameworkCore;
 namespace BuildServer.Modules.Runs.Waiting;
 
 /// <summary>The queue listing's filters, already validated.</summary>
-public sealed record QueueFilter(long? OrgId, long? ProjectId, Lane? Lane, int Limit);
+/// <param name="Offset">Jobs to pass over first (the web UI's pages).</param>
+/// <param name="Orgs">Only jobs of these organisations (those a user may see); null: of every one.</param>
+public sealed record QueueFilter(long? OrgId, long? ProjectId, Lane? Lane, int Limit, int Offset = 0, IReadOnlySet<long>? Orgs = null);
 
 /// <summary>
 /// Explains why jobs wait, from the tables (needs, matrix slots, concurrency groups, retry backoff) and the
@@ -30,20 +32,30 @@ internal sealed class WaitReasons(
     /// served: by lane (the job's own; aging is not shown here), queued ones in arrival order, then pending ones.</summary>
     public async Task<IReadOnlyList<JobWait>> QueueAsync(QueueFilter filter, CancellationToken ct)
     {
-        var query = db.Set<Job>()
-            .Where(j => j.Run!.Status == Status.Pending || j.Run.Status == Status.Queued || j.Run.Status == Status.Running)
-            .Where(j => j.Status == Status.Pending || j.Status == Status.Queued || j.Attempts.Any(a => a.Status == Status.Pending));
-        if (filter.OrgId is { } org) query = query.Where(j => j.Run!.OrgId == org);
-        if (filter.ProjectId is { } project) query = query.Where(j => j.Run!.ProjectId == project);
-        if (filter.Lane is { } lane) query = query.Where(j => j.Lane == lane);
-        query = query
+        var query = Waiting(filter)
             .OrderBy(j => j.Lane == Lane.Critical ? 0 : j.Lane == Lane.High ? 1 : j.Lane == Lane.Normal ? 2 : 3)
             .ThenBy(j => j.Attempts.Any(a => a.Status == Status.Queued) ? 0 : 1)
             .ThenBy(j => j.Attempts.Where(a => a.Status == Status.Queued).Min(a => (long?)a.Id))
             .ThenBy(j => j.Id)
+            .Skip(filter.Offset)
             .Take(filter.Limit);
         var rows = await Rows(query).ToListAsync(ct);
         return await ExplainAsync(rows, ct);
+    }
+
+    /// <summary>How many jobs <see cref="QueueAsync"/> would list with no limit (the web UI's page count).</summary>
+    public Task<int> CountAsync(QueueFilter filter, CancellationToken ct) => Waiting(filter).CountAsync(ct);
+
+    private IQueryable<Job> Waiting(QueueFilter filter)
+    {
+        var query = db.Set<Job>().AsNoTracking()
+            .Where(j => j.Run!.Status == Status.Pending || j.Run.Status == Status.Queued || j.Run.Status == Status.Running)
+            .Where(j => j.Status == Status.Pending || j.Status == Status.Queued || j.Attempts.Any(a => a.Status == Status.Pending));
+        if (filter.OrgId is { } org) query = query.Where(j => j.Run!.OrgId == org);
+        if (filter.Orgs is { } orgs) query = query.Where(j => orgs.Contains(j.Run!.OrgId));
+        if (filter.ProjectId is { } project) query = query.Where(j => j.Run!.ProjectId == project);
+        if (filter.Lane is { } lane) query = query.Where(j => j.Lane == lane);
+        return query;
     }
 
     private static IQueryable<JobRow> Rows(IQueryable<Job> jobs) => jobs.AsNoTracking().Select(j => new JobRow(
