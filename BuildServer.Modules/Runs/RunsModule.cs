@@ -23,6 +23,9 @@ internal sealed class RunsModule : IModule
         services.AddSingleton<LeaseGrace>();
         services.AddScoped<IRunTrigger, TriggerRun>();
         services.AddScoped<CancelRun>();
+        services.AddScoped<RerunRun>();
+        services.AddScoped<RerunFailedJobs>();
+        services.AddSingleton<RunUpdates>();
         services.AddScoped<RetryAdmission>();
         services.AddScoped<Reconciler>();
         services.AddScoped<RunViews>();
