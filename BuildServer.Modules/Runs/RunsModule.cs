@@ -30,6 +30,7 @@ internal sealed class RunsModule : IModule
         services.AddScoped<Reconciler>();
         services.AddScoped<RunViews>();
         services.AddScoped<RunBoard>();
+        services.AddScoped<RunPageQuery>();
         services.AddScoped<WaitReasons>();
         services.AddSingleton<IAttemptCancellation, AttemptCancellation>();
         services.AddSingleton<ILogStore, FileLogStore>();
@@ -46,6 +47,7 @@ internal sealed class RunsModule : IModule
         RunsEndpoints.Map(endpoints);
         WaitingEndpoints.Map(endpoints);
         CancelFromUi.Map(endpoints);
+        RunActionsFromUi.Map(endpoints);
     }
 
     public IEnumerable<NavEntry> Navigation => [new("Dashboard", "", MudBlazor.Icons.Material.Filled.Dashboard, 0)];
