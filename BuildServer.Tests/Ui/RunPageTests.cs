@@ -122,13 +122,13 @@ public sealed partial class RunPageTests
             "lint:succeeded", "linux:succeeded", "windows:failed", "macos:succeeded", "test:succeeded", "package:skipped", "deploy:skipped",
         }));
         await Expect(DagJob(page, "windows").Locator("svg[role=img]")).ToHaveAttributeAsync("aria-label", "failed");
-        var edges = await page.Locator("[data-test=dag-edge]").EvaluateAllAsync<string[]>("es => es.map(e => e.dataset.from + '>' + e.dataset.to)");
+        var edges = await page.Locator(".bs-dag-edges > path[data-from]").EvaluateAllAsync<string[]>("es => es.map(e => e.dataset.from + '>' + e.dataset.to)");
         Assert.That(edges, Is.EquivalentTo(new[] { "lint>test", "build>package", "test>deploy", "package>deploy" }));
         var columns = await jobs.EvaluateAllAsync<int[]>("js => js.map(j => Math.round(j.closest('.bs-dag-box').getBoundingClientRect().left))");
         Assert.That(columns.Distinct().Count(), Is.EqualTo(3), "three columns: no needs, needs of depth 1, deploy");
 
         var windows = JobAttempts(page, "build (windows)");
-        await Expect(windows).ToHaveAttributeAsync("open", "");
+        await Expect(windows).ToHaveAttributeAsync("data-open", "true");
         await Expect(windows.Locator("[data-test=attempt]")).ToHaveCountAsync(1);
         await Expect(windows.Locator("[data-test=event]")).ToHaveCountAsync(4);
         var kinds = await windows.Locator("[data-test=event]").EvaluateAllAsync<string[]>("es => es.map(e => e.dataset.kind)");
@@ -137,6 +137,12 @@ public sealed partial class RunPageTests
         await Expect(windows.Locator("[data-test=event] time").First).ToHaveAttributeAsync("title", new Regex(@"UTC$"));
         await Expect(windows.Locator("[data-test=attempt-reason]")).ToContainTextAsync("exited with code 2");
         await Expect(JobAttempts(page, "package").Locator("[data-test=job-reason]")).ToContainTextAsync("needs 'build', which did not succeed");
+        var lint = JobAttempts(page, "lint");
+        await Expect(lint.Locator("[data-test=event]")).ToHaveCountAsync(0);
+        await lint.Locator("[data-test=job-toggle]").ClickAsync();
+        await Expect(lint.Locator("[data-test=job-toggle]")).ToHaveAttributeAsync("aria-expanded", "true");
+        await Expect(lint.Locator("[data-test=event]")).ToHaveCountAsync(4);
+        await Expect(lint.Locator("[data-test=event]").Last).ToHaveAttributeAsync("data-kind", "succeeded");
         var link = windows.Locator("[data-test=job-link]");
         var jobId = await DagJob(page, "windows").GetAttributeAsync("data-job-id");
         await Expect(link).ToHaveAttributeAsync("href", $"jobs/{jobId}");
@@ -174,6 +180,8 @@ public sealed partial class RunPageTests
 
         await Expect(DagJob(page, "wait")).ToHaveAttributeAsync("data-status", "succeeded");
         await Expect(page.Locator(".bs-run-title [data-status]")).ToHaveAttributeAsync("data-status", "succeeded");
+        await Expect(JobAttempts(page, "wait").Locator("[data-test=job-status]")).ToHaveAttributeAsync("data-status", "succeeded");
+        await JobAttempts(page, "wait").Locator("[data-test=job-toggle]").ClickAsync();
         await Expect(JobAttempts(page, "wait").Locator("[data-test=event]").Last).ToHaveAttributeAsync("data-kind", "succeeded");
         Assert.That(await page.EvaluateAsync<bool>("() => window.stillTheSamePage === true"), Is.True, "updated in place, not reloaded");
     }

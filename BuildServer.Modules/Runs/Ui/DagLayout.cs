@@ -41,7 +41,7 @@ internal static class DagLayout
         foreach (var column in keys.Select(g => g.Key).GroupBy(k => depth[k]).OrderBy(c => c.Key))
         {
             var ordered = column.Select((key, i) => (key, i))
-                .OrderBy(t => needs[t.key].Count == 0 ? t.i : needs[t.key].Average(n => boxes[n].AnchorY))
+                .OrderBy(t => needs[t.key].Where(boxes.ContainsKey).Select(n => (double)boxes[n].AnchorY).DefaultIfEmpty(t.i).Average())
                 .ThenBy(t => t.i).Select(t => t.key);
             var y = 0;
             foreach (var key in ordered)
