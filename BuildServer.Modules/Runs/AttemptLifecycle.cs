@@ -24,6 +24,7 @@ internal sealed partial class AttemptLifecycle(
     OrgQuotaCheck quota,
     IAttemptCancellation cancellation,
     IBackgroundJobClient background,
+    RunUpdates updates,
     TimeProvider time,
     IOptions<RunsOptions> options,
     ILogger<AttemptLifecycle> logger) : IAttemptLifecycle
@@ -93,6 +94,7 @@ internal sealed partial class AttemptLifecycle(
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         db.ChangeTracker.Clear();
+        updates.Changed(candidate.RunId);
         return true;
     }
 
@@ -313,6 +315,7 @@ internal sealed partial class AttemptLifecycle(
         db.ChangeTracker.Clear();
         SchedulerFeed.Publish(ready, run);
         ScheduleBackoffs();
+        updates.Changed(runId);
         return (true, !wasFinished && run.Status.IsFinished() && run.ConcurrencyGroup is { } group ? (run.ProjectId, group) : null);
     }
 }

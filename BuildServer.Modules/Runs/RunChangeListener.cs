@@ -24,6 +24,7 @@ internal sealed class RunChangeListener(
     DatabaseOptions database,
     ReadyAttempts ready,
     IDispatchSignal dispatch,
+    RunUpdates updates,
     IOptions<SchedulerSyncOptions> sync,
     TimeProvider time,
     ILogger<RunChangeListener> logger) : IHostedService, IAsyncDisposable
@@ -164,6 +165,7 @@ internal sealed class RunChangeListener(
             foreach (var runId in runs)
             {
                 queued += await SchedulerFeed.ReflectAsync(db, ready, runId, since, ct);
+                updates.Changed(runId); // pages showing the run follow another node's change too
             }
         }
         if (queued > 0 || ready.Count > 0) dispatch.Notify(); // new work, or quota freed for waiting work

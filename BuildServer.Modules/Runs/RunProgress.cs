@@ -67,15 +67,16 @@ internal static class RunProgress
                     queued += Admit(db, run, job, context, Needs(job.Needs, needed), now, actor);
                     changed = true;
                 }
-                else if (HasMatrixSlot(run, job))
+                else if (NeedsFinished(run, job) && HasMatrixSlot(run, job))
                 {
+                    // An expanded job waiting: for a free matrix slot, or (re-run) for jobs it needs that run again.
                     if (run.CancelRequestedAt is not null)
                     {
                         Finish(job, Status.Cancelled, now, "the run was cancelled");
                     }
                     else
                     {
-                        AttemptFactory.Queue(db, job, 1, now, "a matrix slot is free (max-parallel)", actor);
+                        await QueueExpandedAsync(db, run, job, now, actor, ct);
                         queued++;
                     }
                     changed = true;
@@ -160,7 +161,29 @@ internal static class RunProgress
         return $"needs '{blocker.Key}', which did not succeed ({blocker.Value?["result"]})";
     }
 
-    private static bool HasMatrixSlot(Run run, Job job) =>
+    /// <summary>Queues an expanded job that waited: its first attempt (a matrix slot came free), or the next one of a
+    /// job re-run (<see cref="RerunFailedJobs"/>), which sees the <c>needs</c> as they are now.</summary>
+    private static async Task QueueExpandedAsync(BuildDb db, Run run, Job job, DateTimeOffset now, string actor, CancellationToken ct)
+    {
+        // Only unfinished attempts are loaded: a re-run job's earlier ones are in the table.
+        var number = job.Id == 0 ? 1 : (await db.Set<JobAttempt>().Where(a => a.JobId == job.Id).MaxAsync(a => (int?)a.Number, ct) ?? 0) + 1;
+        if (number == 1)
+        {
+            AttemptFactory.Queue(db, job, 1, now, "a matrix slot is free (max-parallel)", actor);
+            return;
+        }
+        if (job.Needs.Count > 0)
+        {
+            job.NeedsJson = Needs(job.Needs, run.Jobs.Where(n => job.Needs.Contains(n.Key))).ToJsonString();
+        }
+        var why = job.Needs.Count > 0 ? "needs finished: " + string.Join(", ", job.Needs) : "a matrix slot is free (max-parallel)";
+        AttemptFactory.Queue(db, job, number, now, "re-run; " + why, actor);
+    }
+
+    internal static bool NeedsFinished(Run run, Job job) =>
+        job.Needs.Count == 0 || run.Jobs.Where(n => job.Needs.Contains(n.Key)).All(n => n.Status.IsFinished());
+
+    internal static bool HasMatrixSlot(Run run, Job job) =>
         job.MaxParallel is not { } max
         || run.Jobs.Count(s => s.Key == job.Key && s.Status is Status.Queued or Status.Running) < max;
 

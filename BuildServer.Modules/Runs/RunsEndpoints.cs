@@ -25,6 +25,8 @@ internal static class RunsEndpoints
         runs.MapGet("/", List);
         runs.MapGet("/{id:long}", Get);
         runs.MapPost("/{id:long}/cancel", Cancel).RequireAuthorization(p => p.RequireRole(Roles.Admin));
+        runs.MapPost("/{id:long}/rerun", Rerun).RequireAuthorization(p => p.RequireRole(Roles.Admin));
+        runs.MapPost("/{id:long}/rerun-failed", RerunFailed).RequireAuthorization(p => p.RequireRole(Roles.Admin));
 
         var jobs = endpoints.MapApi("/jobs", "Runs");
         jobs.MapGet("/{id:long}", GetJob);
@@ -126,6 +128,32 @@ internal static class RunsEndpoints
     private static async Task<Results<Ok<AttemptView>, ProblemHttpResult>> CancelAttempt(
         long id, CancelRun cancel, RunViews views, ClaimsPrincipal user, CancellationToken ct) =>
         await CancelResultAsync("Attempt", id, await cancel.CancelAttemptAsync(id, Actor(user), ct), () => views.AttemptAsync(id, ct));
+
+    /// <summary>201 with the new run; 404 for an unknown run, 409 while it runs, 400 if its stored pipeline is refused now.</summary>
+    private static async Task<Results<Created<RunView>, ValidationProblem, ProblemHttpResult>> Rerun(
+        long id, RerunRun rerun, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var result = await rerun.RerunAsync(id, user.Identity?.Name ?? "api", ct);
+        return result switch
+        {
+            { Outcome: RerunOutcome.NotFound } => Problems.NotFound("Run", id),
+            { Outcome: RerunOutcome.NotFinished } => Problems.Conflict($"Run {id} has not finished; cancel it first, or wait."),
+            { Trigger.Run: { } run } => TypedResults.Created($"/api/v1/runs/{run.Id}", run),
+            { Trigger.InputErrors: [var first, ..] } => Problems.Field(first.Field, first.Message),
+            _ => PipelineProblem(result.Trigger!.Errors),
+        };
+    }
+
+    /// <summary>200 with the run; 404 for an unknown run, 409 while it runs or when no job of it failed.</summary>
+    private static async Task<Results<Ok<RunView>, ProblemHttpResult>> RerunFailed(
+        long id, RerunFailedJobs rerun, RunViews views, ClaimsPrincipal user, CancellationToken ct) =>
+        await rerun.RerunAsync(id, user.Identity?.Name ?? "api", ct) switch
+        {
+            RerunOutcome.NotFound => Problems.NotFound("Run", id),
+            RerunOutcome.NotFinished => Problems.Conflict($"Run {id} has not finished; its failed jobs can be re-run once it has."),
+            RerunOutcome.NothingFailed => Problems.Conflict($"Run {id} has no failed, timed-out or cancelled job to re-run."),
+            _ => TypedResults.Ok((await views.RunAsync(id, ct))!),
+        };
 
     /// <summary>404 for an unknown id, 409 for what has finished (nothing changed), else 200 with the view as it is now.</summary>
     private static async Task<Results<Ok<T>, ProblemHttpResult>> CancelResultAsync<T>(string what, long id, CancelOutcome outcome, Func<Task<T?>> view)

@@ -24,12 +24,16 @@ internal sealed class RunsModule : IModule
         services.AddSingleton<LeaseGrace>();
         services.AddScoped<IRunTrigger, TriggerRun>();
         services.AddScoped<CancelRun>();
+        services.AddScoped<RerunRun>();
+        services.AddScoped<RerunFailedJobs>();
+        services.AddSingleton<RunUpdates>();
         services.AddScoped<RetryAdmission>();
         services.AddScoped<Reconciler>();
         services.AddScoped<RunViews>();
         services.AddScoped<RunBoard>();
         services.AddScoped<Ui.Projects.ProjectActivity>();
         services.AddScoped<Ui.Projects.TriggerFromUi>();
+        services.AddScoped<RunPageQuery>();
         services.AddScoped<WaitReasons>();
         services.AddSingleton<IAttemptCancellation, AttemptCancellation>();
         services.AddSingleton<ILogStore, FileLogStore>();
@@ -46,6 +50,7 @@ internal sealed class RunsModule : IModule
         RunsEndpoints.Map(endpoints);
         WaitingEndpoints.Map(endpoints);
         CancelFromUi.Map(endpoints);
+        RunActionsFromUi.Map(endpoints);
     }
 
     public IEnumerable<NavEntry> Navigation =>

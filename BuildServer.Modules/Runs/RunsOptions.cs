@@ -33,6 +33,11 @@ public sealed class RunsOptions
     /// <summary>A run not finished although all its jobs are, or a job waiting although its needs have finished,
     /// is repaired by the reconciler once it has been so for this long (a transaction in flight is not a fault).</summary>
     public TimeSpan StuckAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The run page reloads on every change of its run (pushed in the process); this is its safety net, a
+    /// reload this often while the run is in progress (also what moves running durations on), and 6 times rarer once it
+    /// has finished.</summary>
+    public TimeSpan PageRefresh { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>The server's default retry policy (<see cref="RunsOptions.Retry"/>).</summary>

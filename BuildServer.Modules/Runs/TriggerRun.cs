@@ -14,6 +14,8 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace BuildServer.Modules.Runs;
 
 /// <param name="EventName">The <c>github.event_name</c> of the run: <c>workflow_dispatch</c> for a run started by hand or the API.</param>
+/// <param name="Actor">The <c>github.actor</c> and <c>github.triggering_actor</c> when they are not <paramref name="TriggeredBy"/>
+/// (a re-run keeps its original's actor, and its triggering actor is who asked for it).</param>
 public sealed record TriggerRequest(
     ProjectInfo Project,
     string PipelineYaml,
@@ -21,7 +23,8 @@ public sealed record TriggerRequest(
     string? Sha,
     IReadOnlyDictionary<string, string>? Inputs,
     string TriggeredBy,
-    string EventName = "workflow_dispatch");
+    string EventName = "workflow_dispatch",
+    (string Actor, string TriggeringActor)? Actor = null);
 
 /// <summary>Either the new run (as stored at creation), or why not: the pipeline's errors (with line:column) or
 /// the inputs refused. Nothing is stored when there are errors.</summary>
@@ -165,8 +168,8 @@ internal sealed class TriggerRun(BuildDb db, WriteGate writes, IWorkflowParser p
             ["sha"] = request.Sha ?? "",
             ["repository"] = request.Project.Name,
             ["repository_owner"] = request.Project.Organization,
-            ["actor"] = request.TriggeredBy,
-            ["triggering_actor"] = request.TriggeredBy,
+            ["actor"] = request.Actor?.Actor ?? request.TriggeredBy,
+            ["triggering_actor"] = request.Actor?.TriggeringActor ?? request.TriggeredBy,
             ["workflow"] = workflow.Name ?? request.Project.Name,
             ["run_id"] = run.Id.ToString(inv),
             ["run_number"] = run.Number.ToString(inv),
