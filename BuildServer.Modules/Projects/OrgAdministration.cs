@@ -30,7 +30,7 @@ internal sealed class OrgAdministration(BuildDb db, WriteGate gate, ReadyAttempt
     public IReadOnlyDictionary<long, int> RunningNow() => ready.Counts().RunningPerOrg;
 
     public static FieldError? ValidateName(string? name) =>
-        string.IsNullOrWhiteSpace(name) || !ProjectsEndpoints.IsValidName(name) ? new FieldError("name", ProjectsEndpoints.OrgNameRule) : null;
+        string.IsNullOrWhiteSpace(name) || !ProjectRules.IsValidName(name) ? new FieldError("name", ProjectRules.OrgNameRule) : null;
 
     public static FieldError? ValidateShare(int? maxRunning, double? weight)
     {

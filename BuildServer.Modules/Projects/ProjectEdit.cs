@@ -1,3 +1,4 @@
+using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Scheduling;
 
 namespace BuildServer.Modules.Projects;

@@ -1,10 +1,8 @@
+using BuildServer.Modules.Hosting;
 using System.Text.RegularExpressions;
 using BuildServer.Modules.Scheduling;
 
 namespace BuildServer.Modules.Projects;
-
-/// <summary>A field of a request and what is wrong with it: a key of the API's problem details, an input of a form.</summary>
-public sealed record FieldError(string Field, string Message);
 
 /// <summary>
 /// What a project's (and an organisation's) fields must be, in one place: the API's create and update and the web

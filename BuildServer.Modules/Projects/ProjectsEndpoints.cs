@@ -22,8 +22,6 @@ internal static class ProjectsEndpoints
 {
     public const string DefaultOrganization = CreateProject.DefaultOrganization;
 
-    public const string OrgNameRule = ProjectRules.OrgNameRule;
-
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapApi("/projects", "Projects");
@@ -73,7 +71,4 @@ internal static class ProjectsEndpoints
 
     private static ValidationProblem Invalid(ProjectEdit edit) =>
         TypedResults.ValidationProblem(edit.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()));
-
-    /// <summary>Project and organisation names: letters, digits, '.', '_', '-', not a number (ids are).</summary>
-    public static bool IsValidName(string name) => ProjectRules.IsValidName(name);
 }

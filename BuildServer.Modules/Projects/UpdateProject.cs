@@ -1,3 +1,4 @@
+using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Scheduling;
 using Microsoft.EntityFrameworkCore;

@@ -1,3 +1,4 @@
+using BuildServer.Modules.Hosting;
 using System.Security.Claims;
 using BuildServer.Modules.Persistence;
 using BuildServer.Modules.Security.Users;
