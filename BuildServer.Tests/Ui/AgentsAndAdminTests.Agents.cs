@@ -48,6 +48,7 @@ public sealed partial class AgentsAndAdminTests
         var jobId = ApiClient.Job(await api.GetRunAsync(run), "build")["id"]!.GetValue<long>();
         Assert.That(job, Is.EqualTo($"jobs/{jobId}"));
         await Expect(row.Locator("[data-test=slots]")).ToHaveTextAsync(new Regex(@"^1 / \d+$"));
+        await Expect(page.GetByText("Copied.")).ToBeHiddenAsync(new() { Timeout = 20_000 }); // the snackbar would cover the page's button
         await Browser.ScreenshotAsync(page, "agents");
         await ApiClient.Expect(await api.Http.PostAsync($"runs/{run}/cancel", null), HttpStatusCode.OK);
 
