@@ -1,6 +1,7 @@
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Runs.Logs;
 using BuildServer.Modules.Runs.Ui;
+using BuildServer.Modules.Runs.Ui.Log;
 using BuildServer.Modules.Runs.Waiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
@@ -29,7 +30,10 @@ internal sealed class RunsModule : IModule
         services.AddScoped<RunBoard>();
         services.AddScoped<WaitReasons>();
         services.AddSingleton<IAttemptCancellation, AttemptCancellation>();
+        services.AddSingleton<LogGrowth>();
         services.AddSingleton<ILogStore, FileLogStore>();
+        services.AddSingleton<LogIndexes>();
+        services.AddScoped<JobLogReads>();
         services.Configure<SchedulerSyncOptions>(configuration.GetSection("Scheduling"));
         services.AddHostedService<SchedulerFeedService>();
         services.AddHostedService<BackgroundSchedule>();
@@ -43,6 +47,7 @@ internal sealed class RunsModule : IModule
         RunsEndpoints.Map(endpoints);
         WaitingEndpoints.Map(endpoints);
         CancelFromUi.Map(endpoints);
+        RawLog.Map(endpoints);
     }
 
     public IEnumerable<NavEntry> Navigation => [new("Dashboard", "", MudBlazor.Icons.Material.Filled.Dashboard, 0)];
