@@ -52,13 +52,12 @@ public sealed partial class LogViewTests
     [Test]
     public async Task Reconnect_AfterTheWebSocketDrops_ResumesTheLiveLogWithoutDuplicatedOrMissingLines()
     {
-        var page = await _browser.NewPageAsync(_server);
+        var page = await SignedInAsync("mia");
         var sockets = new List<(IWebSocketRoute Page, IWebSocketRoute Server)>();
         await page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/_blazor"), ws =>
         {
             lock (sockets) sockets.Add((ws, ws.ConnectToServer()));
         });
-        await SignInAsync(page, "mia");
         await page.GotoAsync($"jobs/{_tickJob}");
         await ReadyAsync(page);
         // Every line element ever added, in order (the view drops old rows as it follows, so the DOM alone would not tell).
@@ -88,5 +87,22 @@ public sealed partial class LogViewTests
             .Select(t => TickRegex().Match(t)).Where(m => m.Success).Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.That(seen, Is.EqualTo(Enumerable.Range((int)seen[0], seen.Length).Select(i => (long)i)), "each line once, in order, none missing");
         Assert.That(seen[^1], Is.GreaterThan(before + 40));
+    }
+
+    [Test]
+    public async Task ServerRestart_ThePageReloads_AndShowsTheLogAgain()
+    {
+        var page = await OpenAsync(_coloursJob);
+        await Expect(LineWith(page, "unused variable")).ToHaveCountAsync(1);
+        await page.EvaluateAsync("() => window.beforeRestart = true");
+
+        await _server.StopAsync();
+        await _server.StartAsync();
+
+        // The circuit died with the server: Blazor's reconnection finds it gone and reloads the page.
+        await page.WaitForFunctionAsync("() => window.beforeRestart === undefined", null, new() { Timeout = 60_000 });
+        await ReadyAsync(page);
+        await Expect(LineWith(page, "unused variable")).ToHaveCountAsync(1);
+        await Expect(page.Locator("[data-test=attempt-info]")).ToContainTextAsync("Attempt 2 of 2");
     }
 }

@@ -26,6 +26,8 @@ public sealed partial class LogViewTests
     private long _bigJob;
     private long _tickJob;
     private long _tickRun;
+    private readonly Dictionary<string, string> _sessions = [];
+    private readonly List<IBrowserContext> _contexts = [];
 
     // The colours job: each step's output; the last step fails, and the job is tried twice.
     private const string ColoursPipeline = """
@@ -99,19 +101,44 @@ public sealed partial class LogViewTests
     private static long JobOf(JsonNode run) => run["jobs"]!.AsArray().Single()!["id"]!.GetValue<long>();
 
     /// <summary>A signed-in page (a new browser context) on the log view of the job, once its tail is shown.</summary>
-    private async Task<IPage> OpenAsync(long jobId, string user = "mia", string query = "", int width = 1280, int height = 800)
+    private async Task<IPage> OpenAsync(long jobId, string user = "mia", string query = "")
     {
-        var page = await _browser.NewPageAsync(_server, width, height);
-        await SignInAsync(page, user);
+        var page = await SignedInAsync(user);
         await page.GotoAsync($"jobs/{jobId}{query}");
         await ReadyAsync(page);
         return page;
     }
 
-    private static async Task SignInAsync(IPage page, string user)
+    /// <summary>A new browser context (cookies of its own) with the user's session, signed in once per fixture.</summary>
+    private async Task<IPage> SignedInAsync(string user)
     {
-        await UiPages.SignInAsync(page, user, user + "-password");
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" })).ToBeVisibleAsync();
+        if (!_sessions.TryGetValue(user, out var session))
+        {
+            var page = await _browser.NewPageAsync(_server);
+            await UiPages.SignInAsync(page, user, user + "-password");
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Dashboard" })).ToBeVisibleAsync();
+            _sessions[user] = session = await page.Context.StorageStateAsync();
+            await page.Context.CloseAsync();
+        }
+        var context = await _browser.Chromium.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = _server.BaseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
+            TimezoneId = "UTC",
+            Locale = "en-GB",
+            StorageState = session,
+        });
+        context.SetDefaultTimeout(30_000);
+        _contexts.Add(context);
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>A test's pages close with it: an open log view of the ticking job would render for the rest of the fixture.</summary>
+    [TearDown]
+    public async Task CloseContextsAsync()
+    {
+        foreach (var context in _contexts) await context.CloseAsync();
+        _contexts.Clear();
     }
 
     private static async Task ReadyAsync(IPage page)
