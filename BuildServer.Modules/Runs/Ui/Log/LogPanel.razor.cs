@@ -130,8 +130,9 @@ public sealed partial class LogPanel : IAsyncDisposable
                 if (Current.Status.IsFinished()) return;
             }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && _stop.IsCancellationRequested)
         {
+            // The page closed.
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
