@@ -1,6 +1,7 @@
 using BuildServer.Modules.Hosting;
 using BuildServer.Modules.Runs.Logs;
 using BuildServer.Modules.Runs.Ui;
+using BuildServer.Modules.Runs.Ui.Log;
 using BuildServer.Modules.Runs.Waiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
@@ -36,7 +37,10 @@ internal sealed class RunsModule : IModule
         services.AddScoped<RunPageQuery>();
         services.AddScoped<WaitReasons>();
         services.AddSingleton<IAttemptCancellation, AttemptCancellation>();
+        services.AddSingleton<LogGrowth>();
         services.AddSingleton<ILogStore, FileLogStore>();
+        services.AddSingleton<LogIndexes>();
+        services.AddScoped<JobLogReads>();
         services.Configure<SchedulerSyncOptions>(configuration.GetSection("Scheduling"));
         services.AddHostedService<SchedulerFeedService>();
         services.AddHostedService<BackgroundSchedule>();
@@ -51,6 +55,7 @@ internal sealed class RunsModule : IModule
         WaitingEndpoints.Map(endpoints);
         CancelFromUi.Map(endpoints);
         RunActionsFromUi.Map(endpoints);
+        RawLog.Map(endpoints);
     }
 
     public IEnumerable<NavEntry> Navigation =>

@@ -1,5 +1,6 @@
 using BuildServer.Modules.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,6 +22,7 @@ internal sealed class WebModule : IModule
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
         services.AddMudServices();
+        services.AddTransient<IStartupFilter, RefuseCircuitsWhenStopping>();
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)

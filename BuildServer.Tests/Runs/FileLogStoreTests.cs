@@ -8,13 +8,14 @@ public sealed class FileLogStoreTests
 {
     private string _dir = null!;
     private FileLogStore _store = null!;
+    private readonly LogGrowth _growth = new();
     private static readonly DateTimeOffset At = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
 
     [SetUp]
     public void CreateStore()
     {
         _dir = Directory.CreateTempSubdirectory("logstore-").FullName;
-        _store = new FileLogStore(new DataDirectory(_dir));
+        _store = new FileLogStore(new DataDirectory(_dir), _growth);
     }
 
     [TearDown]
@@ -250,5 +251,61 @@ public sealed class FileLogStoreTests
         Assert.That(results.Count(r => r.Outcome == ChunkOutcome.Stored), Is.EqualTo(1));
         Assert.That(results.Count(r => r.Outcome == ChunkOutcome.Duplicate), Is.EqualTo(19));
         Assert.That(await StoredAsync(), Is.EqualTo(chunk));
+    }
+
+    // ---- the growth signal and streamed reads (the log view) ----
+
+    [Test]
+    public async Task AppendChunk_Stored_TellsTheAttemptsWatchersTheNewLength_AndADuplicateDoesNot()
+    {
+        var lengths = new List<long>();
+        using var watch = _growth.Watch(1, lengths.Add);
+        var chunk = Chunk("one");
+
+        await AppendAsync(1, 0, chunk);
+        await AppendAsync(1, 0, chunk);
+        await _store.AppendChunkAsync(1, 2, 1, 0, chunk, Cap, CancellationToken.None);
+
+        Assert.That(lengths, Is.EqualTo(new[] { (long)chunk.Length }));
+    }
+
+    [Test]
+    public async Task Watch_Disposed_IsToldNothingMore()
+    {
+        var told = 0;
+        var watch = _growth.Watch(1, _ => told++);
+        watch.Dispose();
+
+        await AppendAsync(1, 0, Chunk("one"));
+
+        Assert.That(told, Is.Zero);
+        Assert.That(_growth.WatcherCount(1), Is.Zero);
+    }
+
+    [Test]
+    public async Task OpenWriter_Flushed_TellsTheWatchers()
+    {
+        var lengths = new List<long>();
+        using var watch = _growth.Watch(1, lengths.Add);
+
+        var end = await WriteAsync(3);
+
+        Assert.That(lengths, Is.Not.Empty);
+        Assert.That(lengths[^1], Is.EqualTo(end));
+    }
+
+    [Test]
+    public async Task OpenRead_EndsWhereTheRangeEndedWhenOpened()
+    {
+        var first = await WriteAsync(3);
+        await using var stream = _store.OpenRead(new LogRange(1, 1, 0, null))!;
+        await WriteAsync(2, from: 3);
+
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+
+        Assert.That(stream.Length, Is.EqualTo(first));
+        Assert.That(Encoding.UTF8.GetString(copy.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(3));
+        Assert.That(_store.OpenRead(new LogRange(9, 9)), Is.Null);
     }
 }

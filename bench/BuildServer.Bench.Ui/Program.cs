@@ -7,7 +7,8 @@ using BuildServer.Bench.Ui;
 
 // Web UI benchmark (issue 8); one JSON document on stdout, progress on stderr. Knobs (environment):
 // BENCH_SERVER_DLL, BENCH_RUNS (5 timed page opens of each kind, interleaved with their baseline, after 1 warm-up),
-// BENCH_LOG_MB (100: the big log's size), BENCH_VIEWS (50 open log views for the memory figure), BENCH_KEEP (1 keeps
+// BENCH_LOG_MB (100: the big log's size), BENCH_VIEWS (50 open log views for the memory figure), BENCH_LATENCY_LINES
+// (40 lines timed from the server to an open log view), BENCH_LOG_ONLY (1 skips the run page), BENCH_KEEP (1 keeps
 // the server's data folder). JSON has no NaN: a figure without a value is written as -1.
 static int Knob(string name, int fallback) =>
     int.TryParse(Environment.GetEnvironmentVariable("BENCH_" + name), CultureInfo.InvariantCulture, out var v) ? v : fallback;
@@ -27,7 +28,7 @@ var result = new JsonObject
 var status = 0;
 try
 {
-    var bench = new UiBench(Knob("RUNS", 5), Knob("LOG_MB", 100), Knob("VIEWS", 50));
+    var bench = new UiBench(Knob("RUNS", 5), Knob("LOG_MB", 100), Knob("VIEWS", 50), Knob("LATENCY_LINES", 40), Knob("LOG_ONLY", 0) == 1);
     foreach (var (key, value) in await bench.RunAsync(stop.Token)) result[key] = value?.DeepClone();
 }
 catch (Exception e) when (e is not OperationCanceledException)

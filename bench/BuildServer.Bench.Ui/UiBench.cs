@@ -16,11 +16,13 @@ namespace BuildServer.Bench.Ui;
 /// <item>the log view of a job whose log is <c>logMb</c> MB until its tail is shown in a connected circuit, against
 /// the log view of a one-line log;</item>
 /// <item>the server's resident memory per connected circuit: <c>views</c> open log views of the big log, against as
-/// many of the one-line log, each figure the growth of the server's RSS over the views divided by their number.</item>
+/// many of the one-line log, each figure the growth of the server's RSS over the views divided by their number;</item>
+/// <item>the live log's latency: from the moment the server stored a line to the moment it is in an open log view
+/// (<see cref="LogLatency"/>).</item>
 /// </list>
 /// Every open is a new tab (a new circuit) of one signed-in browser context; the two kinds alternate, after a warm-up.
 /// </summary>
-internal sealed class UiBench(int runs, int logMb, int views)
+internal sealed class UiBench(int runs, int logMb, int views, int latencyLines = 40, bool logOnly = false)
 {
     private const string UserName = "bench";
     private const string Password = "bench-password-1";
@@ -79,13 +81,19 @@ internal sealed class UiBench(int runs, int logMb, int views)
         var logView = new Timings();
         var logViewBase = new Timings();
         var load = new MachineLoad();
+        var firstOpen = double.NaN;
         for (var i = 0; i <= runs; i++)
         {
             var warmup = i == 0;
-            Record(warmup, runPageBase, await OpenRunPageAsync(context, single, 1));
-            Record(warmup, runPage, await OpenRunPageAsync(context, wide, wideJobs));
+            if (!logOnly)
+            {
+                Record(warmup, runPageBase, await OpenRunPageAsync(context, single, 1));
+                Record(warmup, runPage, await OpenRunPageAsync(context, wide, wideJobs));
+            }
             Record(warmup, logViewBase, await OpenLogViewAsync(context, smallJob));
-            Record(warmup, logView, await OpenLogViewAsync(context, bigJob));
+            var bigOpen = await OpenLogViewAsync(context, bigJob);
+            if (warmup) firstOpen = bigOpen; // the first open of the big log scans it for its line index
+            Record(warmup, logView, bigOpen);
             Log.Info($"iteration {i}{(warmup ? " (warm-up)" : "")}: run page {runPage.Percentile(50):0} ms (base {runPageBase.Percentile(50):0}), " +
                      $"log view {logView.Percentile(50):0} ms (base {logViewBase.Percentile(50):0})");
         }
@@ -93,11 +101,13 @@ internal sealed class UiBench(int runs, int logMb, int views)
 
         var memoryBase = await MemoryAsync(server, context, smallJob, ct);
         var memory = await MemoryAsync(server, context, bigJob, ct);
+        Log.Info($"live latency: {latencyLines} lines, one every 200 ms");
+        var latency = await LogLatency.RunAsync(server, context, latencyLines, ct);
 
         return new JsonObject
         {
             ["server_version"] = server.Version,
-            ["knobs"] = new JsonObject { ["runs"] = runs, ["log_mb"] = logMb, ["views"] = views },
+            ["knobs"] = new JsonObject { ["runs"] = runs, ["log_mb"] = logMb, ["views"] = views, ["latency_lines"] = latencyLines, ["log_only"] = logOnly },
             ["run_page"] = new JsonObject
             {
                 ["jobs"] = wideJobs,
@@ -110,8 +120,10 @@ internal sealed class UiBench(int runs, int logMb, int views)
                 ["log_bytes"] = logSize,
                 ["log_lines"] = lines,
                 ["interactive_at_tail"] = logView.ToJson(),
+                ["first_open_ms"] = Timings.Round(firstOpen),
                 ["baseline_one_line_log"] = logViewBase.ToJson(),
                 ["ratio_p50"] = Timings.Ratio(logView, logViewBase),
+                ["live_latency"] = latency,
             },
             ["timing_load"] = timingLoad,
             ["memory_per_circuit"] = new JsonObject

@@ -5,8 +5,9 @@ using BuildServer.Modules.Hosting;
 
 namespace BuildServer.Modules.Runs.Logs;
 
-/// <summary>Logs as files under <c>data/logs/&lt;run&gt;/&lt;attempt&gt;.log</c>. See docs/adr/0003-log-storage.md.</summary>
-internal sealed class FileLogStore(DataDirectory data) : ILogStore
+/// <summary>Logs as files under <c>data/logs/&lt;run&gt;/&lt;attempt&gt;.log</c>. See docs/adr/0003-log-storage.md.
+/// Every append that makes lines visible raises <see cref="LogGrowth"/> for the attempt.</summary>
+internal sealed class FileLogStore(DataDirectory data, LogGrowth growth) : ILogStore
 {
     private const int MaxLimit = 16 * 1024 * 1024;
     private const int TailBlock = 64 * 1024;
@@ -47,6 +48,7 @@ internal sealed class FileLogStore(DataDirectory data) : ILogStore
             BitConverter.TryWriteBytes(stored.AsSpan(8, 8), length + chunk.Length);
             state.Position = 0;
             state.Write(stored);
+            growth.Grew(attemptId, length + chunk.Length);
             return new ChunkResult(ChunkOutcome.Stored, sequence, length + chunk.Length);
         }
         finally
@@ -55,18 +57,27 @@ internal sealed class FileLogStore(DataDirectory data) : ILogStore
         }
     }
 
-    public ILogWriter OpenWriter(long runId, long attemptId) => OpenWriterAt(PathOf(runId, attemptId));
+    public ILogWriter OpenWriter(long runId, long attemptId) => OpenWriterAt(PathOf(runId, attemptId), length => growth.Grew(attemptId, length));
 
     /// <summary>A writer of this store's line format appending to any file (an agent's outbox keeps its logs so).</summary>
-    internal static ILogWriter OpenWriterAt(string path)
+    /// <param name="flushed">Called with the file's length after each flush that wrote something.</param>
+    internal static ILogWriter OpenWriterAt(string path, Action<long>? flushed = null)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        return new FileLogWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024, FileOptions.None));
+        return new FileLogWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024, FileOptions.None), flushed);
+    }
+
+    public Stream? OpenRead(LogRange range)
+    {
+        var file = OpenFile(range.RunId, range.AttemptId);
+        if (file is null) return null;
+        var (start, end) = Bounds(range, file);
+        return new LogRangeStream(file, start, end - start);
     }
 
     public async Task<LogSlice> ReadAsync(LogRange range, long offset, int limit, CancellationToken ct)
     {
-        await using var file = OpenRead(range);
+        await using var file = OpenFile(range.RunId, range.AttemptId);
         if (file is null)
         {
             return new LogSlice(ReadOnlyMemory<byte>.Empty, 0, 0, 0);
@@ -85,7 +96,7 @@ internal sealed class FileLogStore(DataDirectory data) : ILogStore
 
     public async Task<LogSlice> TailAsync(LogRange range, int lines, CancellationToken ct)
     {
-        await using var file = OpenRead(range);
+        await using var file = OpenFile(range.RunId, range.AttemptId);
         if (file is null)
         {
             return new LogSlice(ReadOnlyMemory<byte>.Empty, 0, 0, 0);
@@ -130,11 +141,11 @@ internal sealed class FileLogStore(DataDirectory data) : ILogStore
         }
     }
 
-    private FileStream? OpenRead(LogRange range)
+    private FileStream? OpenFile(long runId, long attemptId)
     {
         try
         {
-            return new FileStream(PathOf(range.RunId, range.AttemptId), FileMode.Open, FileAccess.Read,
+            return new FileStream(PathOf(runId, attemptId), FileMode.Open, FileAccess.Read,
                 FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -156,14 +167,16 @@ internal sealed class FileLogStore(DataDirectory data) : ILogStore
     {
         private static readonly TimeSpan FlushEvery = TimeSpan.FromMilliseconds(50);
         private readonly FileStream _file;
+        private readonly Action<long>? _flushed;
         private readonly Lock _gate = new();
         private readonly Timer _flusher;
         private long _position;
         private bool _dirty;
 
-        public FileLogWriter(FileStream file)
+        public FileLogWriter(FileStream file, Action<long>? flushed)
         {
             _file = file;
+            _flushed = flushed;
             _position = file.Length;
             _flusher = new Timer(_ => Flush(), null, FlushEvery, FlushEvery);
         }
@@ -202,22 +215,23 @@ internal sealed class FileLogStore(DataDirectory data) : ILogStore
 
         private void Flush()
         {
+            long flushed;
             lock (_gate)
             {
-                if (_dirty && _file.CanWrite)
-                {
-                    _file.Flush();
-                    _dirty = false;
-                }
+                if (!_dirty || !_file.CanWrite) return;
+                _file.Flush();
+                _dirty = false;
+                flushed = _position;
             }
+            _flushed?.Invoke(flushed);
         }
 
         public async ValueTask DisposeAsync()
         {
             await _flusher.DisposeAsync();
+            Flush();
             lock (_gate)
             {
-                _file.Flush();
                 _file.Dispose();
             }
         }

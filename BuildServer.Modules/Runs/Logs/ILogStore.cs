@@ -17,6 +17,12 @@ public interface ILogStore
     Task<LogSlice> TailAsync(LogRange range, int lines, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The range as a read-only, seekable stream, for reading a log too big to hold (a download, an index, a search):
+    /// it ends where the range ended when it was opened. Null when nothing is written yet. The caller disposes it.
+    /// </summary>
+    Stream? OpenRead(LogRange range);
+
+    /// <summary>
     /// Appends a chunk of an agent's log (lines already in the store's format), exactly once: chunk
     /// <paramref name="sequence"/> must follow the last stored one and start at the stored length
     /// (<paramref name="offset"/>); a chunk stored already is acknowledged again without writing. The log and its
