@@ -17,34 +17,9 @@ internal static class RunText
     public static string ShortSha(string sha) => sha[..Math.Min(7, sha.Length)];
 
     /// <summary>From its start to its end (or now, while it runs); "—" before it starts.</summary>
-    public static string Duration(RunSummary run, DateTimeOffset now) => run.StartedAt is { } started
-        ? TimeText.Duration((run.FinishedAt ?? now) - started)
-        : "—";
-}
+    public static string Duration(RunSummary run, DateTimeOffset now) => Duration(run.StartedAt, run.FinishedAt, now);
 
-/// <summary>
-/// A page's periodic reload while it is open in its circuit (a prerender renders once): the dashboard's way. The tick
-/// runs on the component's dispatcher; an exception in it becomes the circuit's error, as one in a handler would.
-/// </summary>
-internal static class PageRefresh
-{
-    public static async Task RunAsync(TimeSpan every, TimeProvider time, Func<Task> tick, Func<Exception, Task> fail, CancellationToken stop)
-    {
-        using var timer = new PeriodicTimer(every, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stop))
-            {
-                await tick();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The page was closed.
-        }
-        catch (Exception e)
-        {
-            await fail(e);
-        }
-    }
+    public static string Duration(DateTimeOffset? started, DateTimeOffset? finished, DateTimeOffset now) => started is { } start
+        ? TimeText.Duration((finished ?? now) - start)
+        : "—";
 }
