@@ -111,18 +111,25 @@ internal sealed class MachineLoad
     }
 
     /// <summary>utime + stime of a process (and, with <paramref name="children"/>, of what it reaped), in seconds.</summary>
-    public static double ProcessCpuSeconds(string pid, bool children = false)
+    public static double ProcessCpuSeconds(string pid, bool children = false) =>
+        ReadStat(pid) is { } stat ? stat.CpuSeconds + (children ? stat.ReapedCpuSeconds : 0) : 0;
+
+    /// <summary>A process's parent, its CPU (utime + stime) and its reaped children's (cutime + cstime), in seconds.</summary>
+    public readonly record struct ProcessStat(int Parent, double CpuSeconds, double ReapedCpuSeconds);
+
+    /// <summary><c>/proc/PID/stat</c> read once; null when the process is gone.</summary>
+    public static ProcessStat? ReadStat(string pid)
     {
         try
         {
             var text = File.ReadAllText($"/proc/{pid}/stat");
             var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
             double F(int field) => long.Parse(fields[field - 3], CultureInfo.InvariantCulture) / 100.0;
-            return F(14) + F(15) + (children ? F(16) + F(17) : 0);
+            return new ProcessStat(int.Parse(fields[1], CultureInfo.InvariantCulture), F(14) + F(15), F(16) + F(17));
         }
         catch (IOException)
         {
-            return 0;
+            return null;
         }
     }
 

@@ -214,33 +214,21 @@ internal sealed class UiBench(int runs, int logMb, int views, int latencyLines =
     }
 
     /// <summary>A new tab to the run page until its circuit is connected and all <paramref name="jobs"/> of the DAG are drawn.</summary>
-    private static async Task<Opened> OpenRunPageAsync(IBrowserContext context, long runId, int jobs)
-    {
-        var page = await context.NewPageAsync();
-        try
-        {
-            var started = Stopwatch.GetTimestamp();
-            await page.GotoAsync($"/runs/{runId}", new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
-            var phases = await UntilAsync(page,
-                ("connected", Connected),
-                ("dag_drawn", $"document.querySelectorAll('[data-test=dag-job]').length === {jobs}"));
-            return new Opened(Stopwatch.GetElapsedTime(started).TotalMilliseconds, phases);
-        }
-        finally
-        {
-            await page.CloseAsync(new PageCloseOptions { RunBeforeUnload = true });
-        }
-    }
+    private static Task<Opened> OpenRunPageAsync(IBrowserContext context, long runId, int jobs) =>
+        InNewTabAsync(context, page => OpenAsync(page, $"/runs/{runId}",
+            ("connected", Connected),
+            ("dag_drawn", $"document.querySelectorAll('[data-test=dag-job]').length === {jobs}")));
 
     /// <summary>A new tab to the job's log view until its circuit is connected and the log's tail is shown.</summary>
-    private static async Task<Opened> OpenLogViewAsync(IBrowserContext context, long jobId)
+    private static Task<Opened> OpenLogViewAsync(IBrowserContext context, long jobId) =>
+        InNewTabAsync(context, page => OpenLogAsync(page, jobId));
+
+    private static async Task<Opened> InNewTabAsync(IBrowserContext context, Func<IPage, Task<Opened>> open)
     {
         var page = await context.NewPageAsync();
         try
         {
-            var started = Stopwatch.GetTimestamp();
-            var phases = await OpenLogAsync(page, jobId);
-            return new Opened(Stopwatch.GetElapsedTime(started).TotalMilliseconds, phases);
+            return await open(page);
         }
         finally
         {
@@ -248,10 +236,8 @@ internal sealed class UiBench(int runs, int logMb, int views, int latencyLines =
         }
     }
 
-    private static async Task<Dictionary<string, double>> OpenLogAsync(IPage page, long jobId)
-    {
-        await page.GotoAsync($"/jobs/{jobId}", new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
-        return await UntilAsync(page,
+    private static Task<Opened> OpenLogAsync(IPage page, long jobId) =>
+        OpenAsync(page, $"/jobs/{jobId}",
             ("connected", Connected),
             ("log_ready", "document.querySelector('[data-test=log][data-ready=true]') !== null"),
             ("tail_visible", """
@@ -263,7 +249,6 @@ internal sealed class UiBench(int runs, int logMb, int views, int latencyLines =
                     return box.width > 0 && box.height > 0 && box.bottom <= window.innerHeight && box.top >= 0;
                 })()
                 """));
-    }
 
     /// <summary>The layout says its circuit is connected (the page is interactive).</summary>
     private const string Connected = "document.querySelector('.mud-layout[data-interactive=true]') !== null";
@@ -277,39 +262,33 @@ internal sealed class UiBench(int runs, int logMb, int views, int latencyLines =
     /// </summary>
     private static double BrowserCpuSeconds(int serverPid)
     {
-        var parents = new Dictionary<int, int>();
+        var processes = new Dictionary<int, MachineLoad.ProcessStat>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                parents[pid] = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                // The process ended while we looked.
-            }
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) &&
+                MachineLoad.ReadStat(pid.ToString(CultureInfo.InvariantCulture)) is { } stat)
+                processes[pid] = stat;
         }
         bool Under(int pid, int ancestor)
         {
-            for (var p = pid; p > 1 && parents.TryGetValue(p, out var parent); p = parent)
+            for (var p = pid; p > 1 && processes.TryGetValue(p, out var stat); p = stat.Parent)
                 if (p == ancestor) return true;
             return false;
         }
         var self = Environment.ProcessId;
-        return parents.Keys
-            .Where(pid => pid != self && Under(pid, self) && !Under(pid, serverPid))
-            .Sum(pid => MachineLoad.ProcessCpuSeconds(pid.ToString(CultureInfo.InvariantCulture), children: true));
+        return processes
+            .Where(p => p.Key != self && Under(p.Key, self) && !Under(p.Key, serverPid))
+            .Sum(p => p.Value.CpuSeconds + p.Value.ReapedCpuSeconds);
     }
 
     /// <summary>
-    /// Waits until every phase's check (a JavaScript expression evaluated in the page) was true, in order, checked on
-    /// every animation frame; returns when each first was (ms since the navigation started), with <c>html</c>: when
-    /// the server's (prerendered) page had arrived. Playwright's assertions retry after 100, 250, 500 and 1000 ms,
-    /// which would round each timing up to the next retry; checks on every frame are within a frame of the moment.
+    /// Goes to <paramref name="url"/> and waits until every phase's check (a JavaScript expression evaluated in the
+    /// page) was true, in order, checked on every animation frame. The time is taken from the navigation until the
+    /// wait returns; then the page is asked when each phase first held (ms since the navigation started), with
+    /// <c>html</c>: when the server's (prerendered) page had arrived. Playwright's assertions retry after 100, 250,
+    /// 500 and 1000 ms, which would round each time up to the next retry; checks on every frame are within a frame.
     /// </summary>
-    private static async Task<Dictionary<string, double>> UntilAsync(IPage page, params (string Name, string Check)[] phases)
+    private static async Task<Opened> OpenAsync(IPage page, string url, params (string Name, string Check)[] phases)
     {
         var checks = string.Join(",\n", phases.Select(p => $"[{JsonValue.Create(p.Name).ToJsonString()}, () => {p.Check}]"));
         var condition = $$"""
@@ -323,10 +302,14 @@ internal sealed class UiBench(int runs, int logMb, int views, int latencyLines =
                 return true;
             }
             """;
-        var handle = await page.WaitForFunctionAsync(condition, null, new PageWaitForFunctionOptions { Timeout = 60_000 });
-        await handle.DisposeAsync();
-        return await page.EvaluateAsync<Dictionary<string, double>>(
+        var started = Stopwatch.GetTimestamp();
+        await page.GotoAsync(url, new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
+        var done = await page.WaitForFunctionAsync(condition, null, new PageWaitForFunctionOptions { Timeout = 60_000 });
+        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        await done.DisposeAsync();
+        var times = await page.EvaluateAsync<Dictionary<string, double>>(
             "() => ({ html: performance.getEntriesByType('navigation')[0].responseEnd, ...window.__benchPhases })");
+        return new Opened(ms, times);
     }
 
     /// <summary>
